@@ -1,0 +1,329 @@
+//! Binary `.evtx` logs, streamed chunk by chunk from any reader (a file or a zip entry), with
+//! chunks parsed in parallel. A chunk none of whose bytes name a licensing provider or the KMS
+//! log is not parsed: only its record headers are walked for counts and times.
+
+use super::report::{SourceReport, Tally};
+use super::xml::EventXmlReader;
+use crate::kms::ids;
+use crate::messages::{Location, Severity, error_chain};
+use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
+use memchr::memmem::Finder;
+use rayon::prelude::*;
+use std::io::{self, Read};
+use std::sync::{Arc, LazyLock};
+
+const FILE_HEADER_SIZE: usize = 4096;
+const CHUNK_SIZE: usize = 65536;
+const CHUNK_HEADER_SIZE: usize = 512;
+/// Chunks read before a parallel parse: 2 MiB in flight per file.
+const BATCH: usize = 32;
+
+/// UTF-16LE forms of the names a relevant chunk must contain.
+static NEEDLES: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+    ids::PREFILTER_NEEDLES
+        .iter()
+        .map(|s| {
+            let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            Finder::new(&bytes).into_owned()
+        })
+        .collect()
+});
+
+static SETTINGS: LazyLock<Arc<ParserSettings>> =
+    LazyLock::new(|| Arc::new(ParserSettings::default().num_threads(1).indent(false)));
+
+#[derive(Clone, Copy, Debug)]
+pub struct EvtxOptions {
+    /// Skip chunks that cannot hold a relevant record (on by default).
+    pub prefilter: bool,
+}
+
+/// Reads one EVTX stream into `report`.
+pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) {
+    let label = report.source.clone();
+    let mut header = vec![0u8; FILE_HEADER_SIZE];
+    let got = match read_full(input, &mut header) {
+        Ok(n) => n,
+        Err(e) => return report.fail(format!("cannot read: {e}")),
+    };
+    if got < FILE_HEADER_SIZE {
+        return report.fail(format!(
+            "file is {got} bytes, shorter than the 4096-byte EVTX header (truncated copy)"
+        ));
+    }
+    match EvtxFileHeader::from_bytes(&header) {
+        Ok(h) => {
+            if !h.validate_checksum() {
+                report.diag(Severity::Note, None, "file header checksum mismatch (log copied while Windows had it open); chunks read anyway");
+            }
+        }
+        Err(e) => return report.fail(format!("not a readable EVTX header: {e}")),
+    }
+
+    let mut index: u64 = 0;
+    let mut offset = FILE_HEADER_SIZE as u64;
+    loop {
+        let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(BATCH);
+        let mut tail: Option<(u64, Vec<u8>)> = None;
+        let mut read_error = None;
+        while batch.len() < BATCH {
+            let mut buf = vec![0u8; CHUNK_SIZE];
+            match read_full(input, &mut buf) {
+                Ok(CHUNK_SIZE) => batch.push((index, buf)),
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    tail = Some((offset + (batch.len() * CHUNK_SIZE) as u64, buf));
+                    break;
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            index += 1;
+        }
+        let full = batch.len();
+        let tallies: Vec<Tally> = batch
+            .into_par_iter()
+            .map(|(n, data)| chunk(n, data, opts, &label))
+            .collect();
+        for t in tallies {
+            report.tally.merge(t);
+        }
+        offset += (full * CHUNK_SIZE) as u64;
+        if let Some((at, rest)) = tail {
+            if rest.iter().all(|b| *b == 0) {
+                report.diag(
+                    Severity::Note,
+                    Some(Location::Offset(at)),
+                    format!("{} zero bytes after the last whole chunk", rest.len()),
+                );
+            } else {
+                report.tally.damaged += 1;
+                report.diag(
+                    Severity::Warning,
+                    Some(Location::Offset(at)),
+                    format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()),
+                );
+            }
+            break;
+        }
+        if let Some(e) = read_error {
+            report.tally.damaged += 1;
+            report.diag(
+                Severity::Warning,
+                Some(Location::Offset(offset)),
+                format!("read failed, rest of the file lost: {e}"),
+            );
+            break;
+        }
+        if full < BATCH {
+            break;
+        }
+    }
+}
+
+fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tally {
+    let mut out = Tally::default();
+    let at = Some(Location::Chunk(number));
+    if data.iter().all(|b| *b == 0) {
+        return out; // an unused slot of a preallocated log
+    }
+    let mut chunk = match EvtxChunkData::new(data, false) {
+        Ok(c) => c,
+        Err(e) => {
+            out.damaged += 1;
+            out.diag(
+                label,
+                Severity::Warning,
+                at,
+                format!(
+                    "unreadable chunk, its records are lost: {}",
+                    error_chain(&e)
+                ),
+            );
+            return out;
+        }
+    };
+    chunk.number = Some(number);
+    if !chunk.validate_checksum() {
+        out.damaged += 1;
+        out.diag(
+            label,
+            Severity::Warning,
+            at,
+            "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse",
+        );
+    }
+    let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(&chunk.data).is_some());
+    if !relevant {
+        walk_headers(&chunk.data, label, number, &mut out);
+        if number == 0 {
+            // One rendered record names the computer and channel of the log.
+            if let Ok(mut parsed) = chunk.parse(SETTINGS.clone())
+                && let Some(Ok(rec)) = parsed.iter().next()
+                && let Ok(x) = rec.into_xml()
+                && let Some(Ok(raw)) = EventXmlReader::new(x.data.as_bytes()).next()
+            {
+                out.identify(&raw);
+            }
+        }
+        return out;
+    }
+    let mut parsed = match chunk.parse(SETTINGS.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            out.damaged += 1;
+            out.diag(
+                label,
+                Severity::Warning,
+                at,
+                format!("chunk does not parse: {}", error_chain(&e)),
+            );
+            return out;
+        }
+    };
+    for rec in parsed.iter() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                out.damaged += 1;
+                out.diag(
+                    label,
+                    Severity::Warning,
+                    at,
+                    format!("damaged record skipped: {}", error_chain(&e)),
+                );
+                continue;
+            }
+        };
+        let (id, ts) = (rec.event_record_id, rec.timestamp);
+        out.records += 1;
+        let rendered = rec.into_xml();
+        let record = Some(Location::Record(id));
+        match rendered {
+            Ok(x) => match EventXmlReader::new(x.data.as_bytes()).next() {
+                Some(Ok(mut raw)) => {
+                    // Windows shows the values of the record's own XML (they can differ from its
+                    // header: tools that forge events leave the header time at zero).
+                    raw.record_id = raw.record_id.or(Some(id));
+                    raw.time = raw.time.or(header_time(ts));
+                    if let Some(t) = raw.time {
+                        out.see_time(t);
+                    }
+                    out.keep(raw, label);
+                }
+                Some(Err(p)) => {
+                    see_header_time(&mut out, ts);
+                    out.damaged += 1;
+                    out.diag(
+                        label,
+                        Severity::Warning,
+                        record,
+                        format!("rendered record is not readable XML: {}", p.message),
+                    );
+                }
+                None => {}
+            },
+            Err(e) => {
+                see_header_time(&mut out, ts);
+                out.damaged += 1;
+                out.diag(
+                    label,
+                    Severity::Warning,
+                    record,
+                    format!("record does not render: {}", error_chain(&e)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A zero header time (1601-01-01) means "not set", not a date.
+fn header_time(ts: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    (ts > jiff::Timestamp::new(-11_644_473_600 + 86_400, 0).unwrap_or(ts)).then_some(ts)
+}
+
+fn see_header_time(out: &mut Tally, ts: jiff::Timestamp) {
+    if let Some(t) = header_time(ts) {
+        out.see_time(t);
+    }
+}
+
+/// Counts records and their times from the 24-byte record headers, without parsing BinXML. Past
+/// a damaged header it resyncs on the next record whose leading and trailing sizes agree.
+fn walk_headers(data: &[u8], label: &str, number: u64, out: &mut Tally) {
+    let free = u32::from_le_bytes([data[48], data[49], data[50], data[51]]) as usize;
+    let end = free.clamp(CHUNK_HEADER_SIZE, data.len());
+    let mut pos = CHUNK_HEADER_SIZE;
+    while pos + 24 <= end {
+        match record_at(data, pos, end) {
+            Some((size, filetime)) => {
+                out.records += 1;
+                if let Some(ts) = filetime_to_timestamp(filetime) {
+                    see_header_time(out, ts);
+                }
+                pos += size;
+            }
+            None => {
+                let next =
+                    (pos + 1..end.saturating_sub(24)).find(|&p| record_at(data, p, end).is_some());
+                // Zeroes where a record should start mark the real end of the used space.
+                if next.is_none() && data[pos..pos + 4] == [0, 0, 0, 0] {
+                    break;
+                }
+                out.damaged += 1;
+                out.diag(
+                    label,
+                    Severity::Warning,
+                    Some(Location::Chunk(number)),
+                    format!("damaged record header at chunk offset {pos:#x}: record lost"),
+                );
+                match next {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+/// A well-formed record at `pos`: its size and FILETIME.
+fn record_at(data: &[u8], pos: usize, end: usize) -> Option<(usize, u64)> {
+    if pos + 24 > end || data[pos..pos + 4] != *b"\x2a\x2a\x00\x00" {
+        return None;
+    }
+    let size = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().ok()?) as usize;
+    if size < 28 || pos + size > end {
+        return None;
+    }
+    let copy = u32::from_le_bytes(data[pos + size - 4..pos + size].try_into().ok()?) as usize;
+    if copy != size {
+        return None;
+    }
+    let filetime = u64::from_le_bytes(data[pos + 16..pos + 24].try_into().ok()?);
+    Some((size, filetime))
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn filetime_to_timestamp(ft: u64) -> Option<jiff::Timestamp> {
+    // 100 ns ticks since 1601-01-01.
+    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
+    let secs = (ft / 10_000_000) as i64 - EPOCH_DIFF_SECS;
+    let nanos = ((ft % 10_000_000) * 100) as i32;
+    jiff::Timestamp::new(secs, nanos).ok()
+}

@@ -1,0 +1,263 @@
+//! Ingest: every source of the bundle read in parallel into typed KMS events and per-source
+//! reports. One reader per format; one place (here) decides what a failure costs: the source,
+//! never the run.
+
+pub mod evtx;
+pub mod record;
+pub mod report;
+pub mod xml;
+
+use crate::kms::KmsEvent;
+use crate::messages::Severity;
+use crate::sources::archive::{Archive, SharedReader, ZipLimits};
+use crate::sources::sniff::{HEAD_LEN, Sniffed, sniff};
+use crate::sources::{self, Origin, Source};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use report::{SourceReport, Status};
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug)]
+pub struct IngestOptions {
+    pub evtx: evtx::EvtxOptions,
+    pub zip: ZipLimits,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            evtx: evtx::EvtxOptions { prefilter: true },
+            zip: ZipLimits::default(),
+        }
+    }
+}
+
+/// Everything read from a bundle.
+#[derive(Debug)]
+pub struct Ingested {
+    /// KMS events, ordered by time, then source, then record id.
+    pub events: Vec<KmsEvent>,
+    /// One per file, archive and archive entry, in bundle order.
+    pub sources: Vec<SourceReport>,
+}
+
+impl Ingested {
+    /// True when at least one event log could be read.
+    pub fn any_log_read(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.status == Status::Read && matches!(s.kind, "evtx" | "xml"))
+    }
+}
+
+/// Reads every log under `paths`. `progress` advances by bytes of the files given.
+pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -> Ingested {
+    let (found, walk_diags) = sources::discover(paths);
+    progress.set_length(found.iter().filter_map(|s| s.size).sum());
+    let mut reports: Vec<SourceReport> = walk_diags
+        .into_iter()
+        .map(|d| {
+            let mut r = SourceReport::new(d.source.as_str().into(), "path");
+            r.status = match d.severity {
+                Severity::Error => Status::Unreadable(d.message.clone()),
+                _ => Status::Skipped(d.message.clone()),
+            };
+            r.tally.diagnostics.push(d);
+            r
+        })
+        .collect();
+    let read: Vec<Vec<SourceReport>> = found
+        .par_iter()
+        .map(|s| read_source(s, opts, progress))
+        .collect();
+    reports.extend(read.into_iter().flatten());
+    let mut events = Vec::new();
+    for r in &mut reports {
+        events.append(&mut r.tally.events);
+        r.tally.events.shrink_to_fit();
+    }
+    events.par_sort_by(|a, b| {
+        (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
+    });
+    Ingested {
+        events,
+        sources: reports,
+    }
+}
+
+fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Vec<SourceReport> {
+    match &src.origin {
+        Origin::File(path) => {
+            let file = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    let mut r = SourceReport::new(src.label.clone(), "file");
+                    r.fail(format!("cannot open: {e}"));
+                    return vec![r];
+                }
+            };
+            let mut counted = Counted {
+                inner: file,
+                progress,
+                read: 0,
+            };
+            let out = read_stream(&src.label, &mut counted, Some(path), 0, opts, progress);
+            // Archives are read by position, not through this stream: account for the rest.
+            progress.inc(src.size.unwrap_or(0).saturating_sub(counted.read));
+            out
+        }
+        Origin::Entry { archive, index } => {
+            match archive.with_entry(*index, |r| {
+                read_stream(&src.label, r, None, archive.depth, opts, progress)
+            }) {
+                Ok(reports) => reports,
+                Err(reason) => {
+                    let mut r = SourceReport::new(src.label.clone(), "zip entry");
+                    r.fail(reason);
+                    vec![r]
+                }
+            }
+        }
+    }
+}
+
+/// Sniffs a stream and hands it to its reader. `path` is set for files on disk; `depth` counts
+/// the archives this stream is inside.
+fn read_stream(
+    label: &Arc<str>,
+    input: &mut dyn Read,
+    path: Option<&Path>,
+    depth: usize,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Vec<SourceReport> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    if let Err(e) = input.take(HEAD_LEN as u64).read_to_end(&mut head) {
+        let mut r = SourceReport::new(label.clone(), "file");
+        r.fail(format!("cannot read: {e}"));
+        return vec![r];
+    }
+    let sniffed = sniff(&head);
+    let mut report = SourceReport::new(label.clone(), sniffed.name());
+    let mut stream = Cursor::new(head).chain(input);
+    match sniffed {
+        Sniffed::Evtx => evtx::read(&mut stream, opts.evtx, &mut report),
+        Sniffed::Xml { encoding, bom } => {
+            report.detail = Some(encoding.name().to_string());
+            read_xml(BufReader::with_capacity(1 << 20, stream), encoding, bom, &mut report);
+        }
+        Sniffed::Zip => return read_zip(report, stream, path, depth, opts, progress),
+        Sniffed::LegacyEvt => report.skip(
+            "Windows XP/2003 .evt log, not read; convert it on a Windows machine with `wevtutil epl FILE.evt FILE.evtx /lf:true`".into(),
+        ),
+        Sniffed::Slmgr => report.skip("slmgr /dlv output: not read by this version".into()),
+        Sniffed::EventText => {
+            report.skip("Event Viewer text rendering, not read; export the log as .evtx (wevtutil epl) or XML instead".into())
+        }
+        Sniffed::Empty => report.skip("empty file".into()),
+        Sniffed::Unknown(what) => report.skip(what),
+    }
+    vec![report]
+}
+
+fn read_xml(
+    input: impl std::io::BufRead,
+    encoding: xml::XmlEncoding,
+    bom: bool,
+    report: &mut SourceReport,
+) {
+    let label = report.source.clone();
+    let mut reader = xml::event_reader(input, encoding, bom);
+    while let Some(item) = reader.next_event() {
+        match item {
+            Ok(raw) => {
+                report.tally.records += 1;
+                if let Some(ts) = raw.time {
+                    report.tally.see_time(ts);
+                }
+                report.tally.keep(raw, &label);
+            }
+            Err(p) => {
+                report.tally.damaged += 1;
+                report.diag(
+                    Severity::Warning,
+                    Some(crate::messages::Location::Offset(p.offset)),
+                    p.message,
+                );
+            }
+        }
+    }
+    if report.tally.records == 0 && report.tally.damaged == 0 {
+        report.diag(Severity::Note, None, "export holds no events");
+    }
+}
+
+fn read_zip(
+    mut report: SourceReport,
+    mut stream: impl Read,
+    path: Option<&Path>,
+    depth: usize,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Vec<SourceReport> {
+    if depth >= opts.zip.max_depth {
+        report.skip(format!(
+            "archive nested {depth} deep, over the limit of {}; not opened",
+            opts.zip.max_depth
+        ));
+        return vec![report];
+    }
+    let shared = match path {
+        Some(p) => std::fs::File::open(p)
+            .and_then(SharedReader::file)
+            .map_err(|e| format!("cannot open: {e}")),
+        None => {
+            // A zip inside a zip is read into memory (it needs seeking), within limits.
+            let mut bytes = Vec::new();
+            let limit = opts.zip.max_nested_bytes;
+            match (&mut stream).take(limit + 1).read_to_end(&mut bytes) {
+                Ok(_) if bytes.len() as u64 > limit => Err(format!(
+                    "nested archive larger than {limit} bytes; extract it and add it to the bundle"
+                )),
+                Ok(_) => Ok(SharedReader::memory(bytes)),
+                Err(e) => Err(format!("cannot read: {e}")),
+            }
+        }
+    };
+    let archive =
+        match shared.and_then(|s| Archive::open(s, report.source.clone(), opts.zip, depth + 1)) {
+            Ok(a) => a,
+            Err(reason) => {
+                report.fail(reason);
+                return vec![report];
+            }
+        };
+    let (entries, diags) = archive.entries();
+    report.detail = Some(format!("{} entries", entries.len()));
+    report.tally.diagnostics.extend(diags);
+    let mut out = vec![report];
+    let read: Vec<Vec<SourceReport>> = entries
+        .par_iter()
+        .map(|s| read_source(s, opts, progress))
+        .collect();
+    out.extend(read.into_iter().flatten());
+    out
+}
+
+/// Advances the progress bar as a file is read.
+struct Counted<'a, R> {
+    inner: R,
+    progress: &'a ProgressBar,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}

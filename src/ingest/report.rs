@@ -1,0 +1,138 @@
+//! Per-source statistics and diagnostics: what was read from each log, and what was lost.
+
+use super::record::RawEvent;
+use crate::kms::{self, KmsEvent};
+use crate::messages::{Diagnostic, Location, Severity};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// What reading (part of) a source gave. Chunks of one file each fill one, then merge.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub records: u64,
+    pub first_time: Option<Timestamp>,
+    pub last_time: Option<Timestamp>,
+    pub computers: BTreeSet<String>,
+    pub channels: BTreeSet<String>,
+    pub events: Vec<KmsEvent>,
+    /// Events kept from this source (stays when `events` is moved into the bundle's list).
+    pub kms_events: usize,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Damaged chunks, records and truncations.
+    pub damaged: u64,
+}
+
+impl Tally {
+    pub fn see_time(&mut self, ts: Timestamp) {
+        self.first_time = Some(self.first_time.map_or(ts, |f| f.min(ts)));
+        self.last_time = Some(self.last_time.map_or(ts, |l| l.max(ts)));
+    }
+
+    /// Notes the computer and channel a record names.
+    pub fn identify(&mut self, raw: &RawEvent) {
+        if !raw.computer.is_empty() && !self.computers.contains(&raw.computer) {
+            self.computers.insert(raw.computer.clone());
+        }
+        if !raw.channel.is_empty() && !self.channels.contains(&raw.channel) {
+            self.channels.insert(raw.channel.clone());
+        }
+    }
+
+    /// Keeps the record if it is about KMS, with a diagnostic when its payload is off.
+    pub fn keep(&mut self, raw: RawEvent, source: &Arc<str>) {
+        self.identify(&raw);
+        let record = raw.record_id.unwrap_or(0);
+        if let Some(decoded) = kms::decode(raw, source) {
+            for p in decoded.problems {
+                self.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    source,
+                    Some(Location::Record(record)),
+                    p,
+                ));
+            }
+            self.events.push(decoded.event);
+            self.kms_events += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        self.records += other.records;
+        if let Some(t) = other.first_time {
+            self.see_time(t);
+        }
+        if let Some(t) = other.last_time {
+            self.see_time(t);
+        }
+        self.computers.extend(other.computers);
+        self.channels.extend(other.channels);
+        self.events.extend(other.events);
+        self.kms_events += other.kms_events;
+        self.diagnostics.extend(other.diagnostics);
+        self.damaged += other.damaged;
+    }
+
+    pub fn diag(
+        &mut self,
+        source: &str,
+        severity: Severity,
+        at: Option<Location>,
+        msg: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::new(severity, source, at, msg));
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Read,
+    /// Not an event log kmslens reads (reason given).
+    Skipped(String),
+    /// An event log that could not be read at all.
+    Unreadable(String),
+}
+
+/// One source's line in the summary.
+#[derive(Debug)]
+pub struct SourceReport {
+    pub source: Arc<str>,
+    /// `evtx`, `xml`, `zip`, `evt`, `slmgr`, `text`, `empty`, `other`.
+    pub kind: &'static str,
+    /// Extra facts about the format (e.g. `UTF-16LE`, `42 entries`).
+    pub detail: Option<String>,
+    pub status: Status,
+    pub tally: Tally,
+}
+
+impl SourceReport {
+    pub fn new(source: Arc<str>, kind: &'static str) -> Self {
+        SourceReport {
+            source,
+            kind,
+            detail: None,
+            status: Status::Read,
+            tally: Tally::default(),
+        }
+    }
+
+    pub fn diag(&mut self, severity: Severity, at: Option<Location>, msg: impl Into<String>) {
+        let src = self.source.clone();
+        self.tally.diag(&src, severity, at, msg);
+    }
+
+    /// The whole source is lost: say why, once.
+    pub fn fail(&mut self, reason: String) {
+        self.diag(Severity::Error, None, reason.clone());
+        self.status = Status::Unreadable(reason);
+    }
+
+    pub fn skip(&mut self, reason: String) {
+        self.status = Status::Skipped(reason);
+    }
+
+    pub fn is_damaged(&self) -> bool {
+        self.tally.damaged > 0 || matches!(self.status, Status::Unreadable(_))
+    }
+}

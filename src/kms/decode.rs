@@ -1,0 +1,245 @@
+//! Raw records → typed KMS events: the parsing of each event's `Info` payload.
+
+use super::event::*;
+use super::hresult::Hresult;
+use super::ids::{EventKind, classify};
+use super::values::{Guid, LicenseStatus, StatusFlags, parse_client_time, split_host_port};
+use crate::ingest::record::RawEvent;
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// What decoding one record gave.
+#[derive(Debug)]
+pub struct Decoded {
+    pub event: KmsEvent,
+    /// Problems worth a diagnostic (the event is kept either way).
+    pub problems: Vec<String>,
+}
+
+/// `None` for records that are not about KMS activation.
+pub fn decode(raw: RawEvent, source: &Arc<str>) -> Option<Decoded> {
+    let kind = classify(&raw.provider, &raw.channel, raw.event_id)?;
+    let mut problems = Vec::new();
+    let body = match body(kind, &raw, &mut problems) {
+        Ok(body) => body,
+        Err(reason) => {
+            problems.push(format!(
+                "event {} payload does not parse: {reason}",
+                raw.event_id
+            ));
+            KmsBody::Malformed(Malformed {
+                kind,
+                reason,
+                data: raw.data.clone(),
+            })
+        }
+    };
+    let time = raw.time.unwrap_or_else(|| {
+        problems.push("record has no TimeCreated".to_string());
+        Timestamp::UNIX_EPOCH
+    });
+    Some(Decoded {
+        event: KmsEvent {
+            source: source.clone(),
+            record_id: raw.record_id.unwrap_or(0),
+            time,
+            computer: raw.computer,
+            channel: raw.channel,
+            provider: raw.provider,
+            event_id: raw.event_id,
+            body,
+        },
+        problems,
+    })
+}
+
+fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<KmsBody, String> {
+    let d = &raw.data;
+    Ok(match kind {
+        EventKind::ClientRequest => {
+            KmsBody::ClientRequest(client_request(&info_fields(d, 10, problems)?, problems)?)
+        }
+        EventKind::ClientResponse => {
+            KmsBody::ClientResponse(client_response(&info_fields(d, 8, problems)?, problems)?)
+        }
+        EventKind::HostRequest => {
+            KmsBody::HostRequest(host_request(&host_fields(d, problems)?, problems)?)
+        }
+        EventKind::DnsPublishFailed => KmsBody::DnsPublishFailed(DnsPublishFailed {
+            hresult: hresult(first(d)?, "Info")?,
+            domain: nonempty(d.get(1).map(String::as_str), "domain")?,
+        }),
+        EventKind::DnsPublishSucceeded => KmsBody::DnsPublishSucceeded(DnsPublishSucceeded {
+            domain: nonempty(d.first().map(String::as_str), "domain")?,
+        }),
+        EventKind::SppError => KmsBody::SppError(spp_error(d)),
+        EventKind::LicensingStatus => KmsBody::LicensingStatus(LicensingStatus {
+            app_id: d.first().and_then(|s| Guid::parse(s)),
+            status: d.get(1).map(|s| s.trim().to_string()).unwrap_or_default(),
+        }),
+        EventKind::OtherSpp => KmsBody::OtherSpp(OtherEvent {
+            data: d.clone(),
+            has_binary: raw.has_binary,
+        }),
+        EventKind::OtherKmsLog => KmsBody::OtherKmsLog(OtherEvent {
+            data: d.clone(),
+            has_binary: raw.has_binary,
+        }),
+    })
+}
+
+/// The `n` fields of a client Info string: Data[1..=n] when the event carries them one by one,
+/// else Data[0] split on `,` (both `", "` and `","` occur, §4.5), with an empty trailing field
+/// allowed.
+fn info_fields(
+    data: &[String],
+    n: usize,
+    problems: &mut Vec<String>,
+) -> Result<Vec<String>, String> {
+    let joined = split_info(first(data)?);
+    if data.len() > n {
+        let separate: Vec<String> = data[1..=n].iter().map(|s| s.trim().to_string()).collect();
+        if joined != separate {
+            problems.push(format!(
+                "Data[0] ({}) and Data[1..{n}] disagree; Data[1..{n}] used",
+                data[0].trim()
+            ));
+        }
+        return Ok(separate);
+    }
+    if joined.len() == n {
+        return Ok(joined);
+    }
+    // Real 12288s end with ", " and an empty N-Policy (§5.2); a shorter one lost fields.
+    Err(format!(
+        "expected {n} comma-separated fields, found {}: {:?}",
+        joined.len(),
+        data[0].trim()
+    ))
+}
+
+/// 12290 prefers Data[1..9] (§4.1), else splits Data[0].
+fn host_fields(data: &[String], problems: &mut Vec<String>) -> Result<Vec<String>, String> {
+    info_fields(data, 9, problems)
+}
+
+fn split_info(info: &str) -> Vec<String> {
+    info.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+fn first(data: &[String]) -> Result<&str, String> {
+    data.first()
+        .map(String::as_str)
+        .ok_or_else(|| "no <Data> element".to_string())
+}
+
+fn hresult(text: &str, what: &str) -> Result<Hresult, String> {
+    Hresult::parse(text).ok_or_else(|| format!("{what} {:?} is not an HRESULT", text.trim()))
+}
+
+fn guid(text: &str, what: &str) -> Result<Guid, String> {
+    Guid::parse(text).ok_or_else(|| format!("{what} {:?} is not a GUID", text.trim()))
+}
+
+fn number(text: &str, what: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{what} {:?} is not a number", text.trim()))
+}
+
+fn flag(text: &str, what: &str) -> Result<bool, String> {
+    match text.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(format!("{what} {other:?} is not 0 or 1")),
+    }
+}
+
+fn flags(text: &str) -> Result<StatusFlags, String> {
+    StatusFlags::parse(text).ok_or_else(|| format!("status {:?} is not hex flags", text.trim()))
+}
+
+fn nonempty(text: Option<&str>, what: &str) -> Result<String, String> {
+    match text.map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t.to_string()),
+        _ => Err(format!("{what} is missing")),
+    }
+}
+
+fn client_time(text: &str, problems: &mut Vec<String>) -> Option<Timestamp> {
+    let t = parse_client_time(text);
+    if t.is_none() && !text.trim().is_empty() {
+        problems.push(format!(
+            "client time {:?} is not a known timestamp format",
+            text.trim()
+        ));
+    }
+    t
+}
+
+fn client_request(f: &[String], problems: &mut Vec<String>) -> Result<ClientRequest, String> {
+    let (kms_host, kms_port) = match split_host_port(&f[2]) {
+        Some((host, port)) => (Some(host), port),
+        None if f[2].trim().is_empty() => (None, None),
+        None => return Err(format!("KMS host {:?} is not host:port", f[2])),
+    };
+    Ok(ClientRequest {
+        hresult: hresult(&f[0], "HRESULT")?,
+        status_flags: flags(&f[1])?,
+        kms_host,
+        kms_port,
+        cmid: guid(&f[3], "CMID")?,
+        client_time: client_time(&f[4], problems),
+        vm: flag(&f[5], "VM flag")?,
+        license_status: LicenseStatus::from_code(number(&f[6], "license status")?),
+        minutes_left: number(&f[7], "minutes left")?,
+        act_id: guid(&f[8], "activation id")?,
+        min_count: match f[9].as_str() {
+            "" => None,
+            s => Some(number(s, "minimum count")?),
+        },
+    })
+}
+
+fn client_response(f: &[String], problems: &mut Vec<String>) -> Result<ClientResponse, String> {
+    Ok(ClientResponse {
+        hresult: hresult(&f[0], "HRESULT")?,
+        status_flags: flags(&f[1])?,
+        activated: flag(&f[2], "activated flag")?,
+        current_count: number(&f[4], "current count")?,
+        activation_interval: number(&f[5], "activation interval")?,
+        renewal_interval: number(&f[6], "renewal interval")?,
+        client_time: client_time(&f[7], problems),
+    })
+}
+
+fn host_request(f: &[String], problems: &mut Vec<String>) -> Result<HostRequest, String> {
+    Ok(HostRequest {
+        hresult: hresult(&f[0], "HRESULT")?,
+        min_count: number(&f[1], "minimum count")?,
+        client_name: nonempty(Some(&f[2]), "client name")?,
+        cmid: guid(&f[3], "CMID")?,
+        client_time: client_time(&f[4], problems),
+        vm: flag(&f[5], "VM flag")?,
+        license_status: LicenseStatus::from_code(number(&f[6], "license status")?),
+        minutes_left: number(&f[7], "minutes left")?,
+        act_id: guid(&f[8], "activation id")?,
+    })
+}
+
+/// 8198/8200/8208 carry `hr=0x…` first; 8233 carries a reason, AppId, SkuId and trigger.
+fn spp_error(d: &[String]) -> SppError {
+    let hresult = d.iter().find_map(|s| Hresult::parse(s));
+    let detail: Vec<&str> = d
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && Hresult::parse(s).is_none())
+        .collect();
+    SppError {
+        hresult,
+        detail: (!detail.is_empty()).then(|| detail.join("; ")),
+    }
+}

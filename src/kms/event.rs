@@ -1,0 +1,140 @@
+//! Typed KMS events: the output of the model stage.
+
+use super::hresult::Hresult;
+use super::ids::EventKind;
+use super::values::{Guid, LicenseStatus, StatusFlags};
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// One kept event with the evidence needed to cite it: source, record id and UTC time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KmsEvent {
+    /// Path of the log inside the bundle (`bundle.zip!client01/Application.evtx`).
+    pub source: Arc<str>,
+    pub record_id: u64,
+    /// `TimeCreated`, UTC.
+    pub time: Timestamp,
+    pub computer: String,
+    pub channel: String,
+    pub provider: String,
+    pub event_id: u16,
+    pub body: KmsBody,
+}
+
+impl KmsEvent {
+    pub fn kind(&self) -> EventKind {
+        match &self.body {
+            KmsBody::ClientRequest(_) => EventKind::ClientRequest,
+            KmsBody::ClientResponse(_) => EventKind::ClientResponse,
+            KmsBody::HostRequest(_) => EventKind::HostRequest,
+            KmsBody::DnsPublishFailed(_) => EventKind::DnsPublishFailed,
+            KmsBody::DnsPublishSucceeded(_) => EventKind::DnsPublishSucceeded,
+            KmsBody::SppError(_) => EventKind::SppError,
+            KmsBody::LicensingStatus(_) => EventKind::LicensingStatus,
+            KmsBody::OtherSpp(_) => EventKind::OtherSpp,
+            KmsBody::OtherKmsLog(_) => EventKind::OtherKmsLog,
+            KmsBody::Malformed(m) => m.kind,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum KmsBody {
+    ClientRequest(ClientRequest),
+    ClientResponse(ClientResponse),
+    HostRequest(HostRequest),
+    DnsPublishFailed(DnsPublishFailed),
+    DnsPublishSucceeded(DnsPublishSucceeded),
+    SppError(SppError),
+    LicensingStatus(LicensingStatus),
+    OtherSpp(OtherEvent),
+    OtherKmsLog(OtherEvent),
+    /// A relevant event whose payload does not have the documented layout.
+    Malformed(Malformed),
+}
+
+/// 12288 (§4.2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientRequest {
+    pub hresult: Hresult,
+    pub status_flags: StatusFlags,
+    /// The KMS host the client contacted; `None` when the field is empty.
+    pub kms_host: Option<String>,
+    pub kms_port: Option<u16>,
+    pub cmid: Guid,
+    /// Client clock at the request (minute precision); `None` when unreadable.
+    pub client_time: Option<Timestamp>,
+    pub vm: bool,
+    pub license_status: LicenseStatus,
+    pub minutes_left: u32,
+    pub act_id: Guid,
+    /// Minimum count the product needs; empty in some real events (§5.2).
+    pub min_count: Option<u32>,
+}
+
+/// 12289 (§4.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientResponse {
+    pub hresult: Hresult,
+    pub status_flags: StatusFlags,
+    pub activated: bool,
+    pub current_count: u32,
+    pub activation_interval: u32,
+    pub renewal_interval: u32,
+    pub client_time: Option<Timestamp>,
+}
+
+/// 12290 (§4.1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostRequest {
+    pub hresult: Hresult,
+    pub min_count: u32,
+    pub client_name: String,
+    pub cmid: Guid,
+    pub client_time: Option<Timestamp>,
+    pub vm: bool,
+    pub license_status: LicenseStatus,
+    pub minutes_left: u32,
+    pub act_id: Guid,
+}
+
+/// 12293 (§4.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsPublishFailed {
+    pub hresult: Hresult,
+    pub domain: String,
+}
+
+/// 12294 (§4.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsPublishSucceeded {
+    pub domain: String,
+}
+
+/// 8198, 8200, 8208, 8233 (§4.6): a code and what came with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SppError {
+    pub hresult: Option<Hresult>,
+    pub detail: Option<String>,
+}
+
+/// 1003 (§4.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LicensingStatus {
+    pub app_id: Option<Guid>,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherEvent {
+    pub data: Vec<String>,
+    /// The event carries `<Binary>` data (how payloads are hidden in the KMS log, §10).
+    pub has_binary: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Malformed {
+    pub kind: EventKind,
+    pub reason: String,
+    pub data: Vec<String>,
+}

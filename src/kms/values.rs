@@ -1,0 +1,259 @@
+//! Value formats inside `Info` strings (§4.4, §4.5).
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use std::fmt;
+
+/// License status enum of 12288 field 6 and 12290 Data[7] (§4.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LicenseStatus {
+    Unlicensed,
+    Licensed,
+    InitialGrace,
+    AdditionalGrace,
+    NonGenuineGrace,
+    Notification,
+    ExtendedGrace,
+    Unknown(u32),
+}
+
+impl LicenseStatus {
+    pub fn from_code(code: u32) -> LicenseStatus {
+        match code {
+            0 => Self::Unlicensed,
+            1 => Self::Licensed,
+            2 => Self::InitialGrace,
+            3 => Self::AdditionalGrace,
+            4 => Self::NonGenuineGrace,
+            5 => Self::Notification,
+            6 => Self::ExtendedGrace,
+            n => Self::Unknown(n),
+        }
+    }
+
+    pub fn code(self) -> u32 {
+        match self {
+            Self::Unlicensed => 0,
+            Self::Licensed => 1,
+            Self::InitialGrace => 2,
+            Self::AdditionalGrace => 3,
+            Self::NonGenuineGrace => 4,
+            Self::Notification => 5,
+            Self::ExtendedGrace => 6,
+            Self::Unknown(n) => n,
+        }
+    }
+
+    /// The wording `slmgr /dlv` uses (§7.1).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unlicensed => "Unlicensed",
+            Self::Licensed => "Licensed",
+            Self::InitialGrace => "Initial grace period",
+            Self::AdditionalGrace => "Additional grace period",
+            Self::NonGenuineGrace => "Non-genuine grace period",
+            Self::Notification => "Notification",
+            Self::ExtendedGrace => "Extended grace period",
+            Self::Unknown(_) => "Unknown",
+        }
+    }
+}
+
+/// A client machine id or activation id: a GUID, stored lower case without braces.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(String);
+
+impl Guid {
+    pub fn parse(text: &str) -> Option<Guid> {
+        let t = text.trim();
+        let t = t
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap_or(t);
+        let b = t.as_bytes();
+        let ok = b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        ok.then(|| Guid(t.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `host:port` of 12288 field 2, split on the last `:` (IPv6 literals come in brackets).
+pub fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.ends_with(':') => {
+            let port = port.trim().parse::<u16>().ok()?;
+            let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+            Some((host.to_string(), Some(port)))
+        }
+        _ => Some((t.to_string(), None)),
+    }
+}
+
+/// The minute-precision timestamps of Info strings (§4.5): `2010/09/29 17:52`, `2010/9/29 21:46`,
+/// `2006/1/14 2:30`, and the doc-only `1/14/2006 2:30`; seconds and AM/PM are tolerated. The zone
+/// is not written; KMS compares times in UTC (KB 974998) and the real 12288s of §12 match their
+/// UTC `TimeCreated`, so the value is read as UTC.
+pub fn parse_client_time(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    let (date, rest) = t.split_once(' ')?;
+    let parts: Vec<&str> = date.split('/').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let nums: Vec<i32> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (y, m, d) = if parts[0].len() == 4 {
+        (nums[0], nums[1], nums[2])
+    } else if parts[2].len() == 4 {
+        (nums[2], nums[0], nums[1])
+    } else {
+        return None;
+    };
+    let rest = rest.trim();
+    let (clock, meridiem) = match rest.rsplit_once(' ') {
+        Some((c, ampm)) => (c.trim(), Some(ampm.trim().to_ascii_uppercase())),
+        None => (rest, None),
+    };
+    let hms: Vec<i32> = clock
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (mut h, min, s) = match hms.as_slice() {
+        [h, m] => (*h, *m, 0),
+        [h, m, s] => (*h, *m, *s),
+        _ => return None,
+    };
+    match meridiem.as_deref() {
+        None => {}
+        Some("AM") if h == 12 => h = 0,
+        Some("AM") => {}
+        Some("PM") if h < 12 => h += 12,
+        Some("PM") => {}
+        Some(_) => return None,
+    }
+    let dt = DateTime::new(
+        i16::try_from(y).ok()?,
+        i8::try_from(m).ok()?,
+        i8::try_from(d).ok()?,
+        i8::try_from(h).ok()?,
+        i8::try_from(min).ok()?,
+        i8::try_from(s).ok()?,
+        0,
+    )
+    .ok()?;
+    dt.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// Status flags of 12288/12289 field 1 (§4.4), kept as raw bits and shown as hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatusFlags(pub u32);
+
+impl StatusFlags {
+    pub const OTHER_PC: u32 = 0x8;
+    pub const NO_BINDING_SERVER_REGISTRATION: u32 = 0x0100_0000;
+    pub const INVALID_REGISTRATION_DATA_TYPE: u32 = 0x0200_0000;
+    pub const NOT_ENOUGH_COUNT: u32 = 0x0400_0000;
+    pub const NOT_WINDOWS_SLP: u32 = 0x0800_0000;
+
+    pub fn parse(text: &str) -> Option<StatusFlags> {
+        let t = text.trim();
+        let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+        u32::from_str_radix(hex, 16).ok().map(StatusFlags)
+    }
+}
+
+impl fmt::Display for StatusFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{:08X}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn client_times_in_every_documented_shape() {
+        assert_eq!(
+            parse_client_time("2010/09/29 17:52"),
+            Some(ts("2010-09-29T17:52:00Z"))
+        );
+        assert_eq!(
+            parse_client_time("2010/9/29 21:46"),
+            Some(ts("2010-09-29T21:46:00Z"))
+        );
+        assert_eq!(
+            parse_client_time("2006/1/14 2:30"),
+            Some(ts("2006-01-14T02:30:00Z"))
+        );
+        assert_eq!(
+            parse_client_time("1/14/2006 2:30"),
+            Some(ts("2006-01-14T02:30:00Z"))
+        );
+        assert_eq!(
+            parse_client_time("4/10/2018 10:21:00 PM"),
+            Some(ts("2018-04-10T22:21:00Z"))
+        );
+        assert_eq!(parse_client_time("<DateTime>"), None);
+        assert_eq!(parse_client_time("2010/13/29 17:52"), None);
+        assert_eq!(parse_client_time(""), None);
+    }
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(
+            split_host_port("kms01.contoso.com:1688"),
+            Some(("kms01.contoso.com".into(), Some(1688)))
+        );
+        assert_eq!(
+            split_host_port("169.254.169.251:1688"),
+            Some(("169.254.169.251".into(), Some(1688)))
+        );
+        assert_eq!(
+            split_host_port("[fe80::1]:1688"),
+            Some(("fe80::1".into(), Some(1688)))
+        );
+        assert_eq!(split_host_port("kms01"), Some(("kms01".into(), None)));
+        assert_eq!(split_host_port("kms01:port"), None);
+        assert_eq!(split_host_port(" "), None);
+    }
+
+    #[test]
+    fn guids_are_normalized() {
+        let g = Guid::parse("{68531FB9-5511-4989-97BE-D11A0F55633F}").unwrap();
+        assert_eq!(g.as_str(), "68531fb9-5511-4989-97be-d11a0f55633f");
+        assert_eq!(Guid::parse("<CMID>"), None);
+        assert_eq!(Guid::parse(".......-b604-4b8c-9a48-99d4348fcf37"), None);
+    }
+
+    #[test]
+    fn license_status_names() {
+        assert_eq!(LicenseStatus::from_code(5), LicenseStatus::Notification);
+        assert_eq!(LicenseStatus::from_code(9).code(), 9);
+    }
+}

@@ -1,0 +1,160 @@
+//! One policy for warnings and errors about inputs: each is a `Diagnostic` attached to the source
+//! it concerns, never a panic and never a stop of the run. They are printed once, at the end, one
+//! line each, and carried into reports.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing, nothing lost (e.g. a log copied while open).
+    Note,
+    /// Part of a source was lost or misread (damaged chunk, record, malformed payload).
+    Warning,
+    /// The whole source could not be read.
+    Error,
+}
+
+/// Where in a source a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "at", content = "value", rename_all = "snake_case")]
+pub enum Location {
+    Record(u64),
+    Chunk(u64),
+    Offset(u64),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Record(n) => write!(f, "record {n}"),
+            Location::Chunk(n) => write!(f, "chunk {n}"),
+            Location::Offset(n) => write!(f, "offset {n:#x}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(
+        severity: Severity,
+        source: &str,
+        location: Option<Location>,
+        message: impl Into<String>,
+    ) -> Self {
+        let message = one_line(&message.into());
+        Diagnostic {
+            severity,
+            source: source.to_string(),
+            location,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        match self.location {
+            Some(loc) => write!(f, "{sev}: {}: {loc}: {}", self.source, self.message),
+            None => write!(f, "{sev}: {}: {}", self.source, self.message),
+        }
+    }
+}
+
+/// Error chains from parsers span lines; a diagnostic is one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for part in s
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if !out.is_empty() {
+            out.push_str(" / ");
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Renders an error with its causes (`evtx` puts the useful part in `source()`).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    one_line(&s)
+}
+
+/// Most diagnostics printed per source; the rest are counted.
+pub const MAX_PRINTED_PER_SOURCE: usize = 10;
+
+/// Prints diagnostics to stderr, at most `MAX_PRINTED_PER_SOURCE` per source.
+pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
+    let mut last_source: Option<&str> = None;
+    let mut shown = 0usize;
+    let mut hidden = 0usize;
+    let flush = |src: Option<&str>, hidden: usize| {
+        if let (Some(src), true) = (src, hidden > 0) {
+            eprintln!(
+                "kmslens: note: {src}: {hidden} more problems not shown (see the JSON report)"
+            );
+        }
+    };
+    for d in diags {
+        if last_source != Some(d.source.as_str()) {
+            flush(last_source, hidden);
+            last_source = Some(d.source.as_str());
+            shown = 0;
+            hidden = 0;
+        }
+        if shown < MAX_PRINTED_PER_SOURCE {
+            eprintln!("kmslens: {d}");
+            shown += 1;
+        } else {
+            hidden += 1;
+        }
+    }
+    flush(last_source, hidden);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostics_are_one_line_and_name_file_and_place() {
+        let d = Diagnostic::new(
+            Severity::Warning,
+            "b.zip!a/App.evtx",
+            Some(Location::Chunk(3)),
+            "bad\nmagic\r\n",
+        );
+        assert_eq!(
+            d.to_string(),
+            "warning: b.zip!a/App.evtx: chunk 3: bad / magic"
+        );
+        let d = Diagnostic::new(Severity::Error, "x.xml", Some(Location::Offset(255)), "eof");
+        assert_eq!(d.to_string(), "error: x.xml: offset 0xff: eof");
+    }
+}

@@ -1,0 +1,80 @@
+//! What was read from each source, for stderr.
+
+use crate::ingest::report::{SourceReport, Status};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub fn render(sources: &[SourceReport]) -> String {
+    let mut s = String::new();
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut read, mut skipped, mut unreadable, mut damaged, mut records, mut kept) =
+        (0, 0, 0, 0, 0u64, 0usize);
+    for r in sources {
+        match &r.status {
+            Status::Read => {
+                read += 1;
+                *kinds.entry(r.kind).or_default() += 1;
+            }
+            Status::Skipped(_) => skipped += 1,
+            Status::Unreadable(_) => unreadable += 1,
+        }
+        if r.is_damaged() {
+            damaged += 1;
+        }
+        records += r.tally.records;
+        kept += r.tally.kms_events;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(
+        s,
+        "kmslens: {read} sources read ({}), {skipped} skipped, {unreadable} unreadable, {damaged} damaged; {records} records seen, {kept} KMS events kept",
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(", ")
+        }
+    );
+    for r in sources {
+        let state = match &r.status {
+            Status::Read if r.is_damaged() => "damaged".to_string(),
+            Status::Read => "ok".to_string(),
+            Status::Skipped(why) => format!("skipped: {why}"),
+            Status::Unreadable(why) => format!("UNREADABLE: {why}"),
+        };
+        let kind = match &r.detail {
+            Some(d) => format!("{} ({d})", r.kind),
+            None => r.kind.to_string(),
+        };
+        let _ = write!(s, "  {:<7} {}", kind, r.source);
+        if r.status == Status::Read && r.kind != "zip" {
+            let _ = write!(
+                s,
+                " | {} records, {} KMS",
+                r.tally.records, r.tally.kms_events
+            );
+            if !r.tally.computers.is_empty() {
+                let _ = write!(s, " | {}", join(&r.tally.computers));
+            }
+            if !r.tally.channels.is_empty() {
+                let _ = write!(s, " | {}", join(&r.tally.channels));
+            }
+            if let (Some(a), Some(b)) = (r.tally.first_time, r.tally.last_time) {
+                let _ = write!(
+                    s,
+                    " | {} .. {}",
+                    a.strftime("%Y-%m-%d %H:%M:%SZ"),
+                    b.strftime("%Y-%m-%d %H:%M:%SZ")
+                );
+            }
+            if r.tally.damaged > 0 {
+                let _ = write!(s, " | {} damaged", r.tally.damaged);
+            }
+        }
+        let _ = writeln!(s, " | {state}");
+    }
+    s
+}
+
+fn join(set: &std::collections::BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
