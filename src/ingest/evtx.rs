@@ -252,24 +252,34 @@ fn see_header_time(out: &mut Tally, ts: jiff::Timestamp) {
     }
 }
 
-/// Counts records and their times from the 24-byte record headers, without parsing BinXML. Past
-/// a damaged header it resyncs on the next record whose leading and trailing sizes agree.
+/// Counts records and their times from the 24-byte record headers, without parsing BinXML, the
+/// way the `evtx` crate walks a chunk: record after record up to the chunk's last record; past a
+/// damaged header, on to the next record whose sizes agree and whose id is in the chunk's range.
 fn walk_headers(data: &[u8], label: &str, number: u64, out: &mut Tally) {
-    let free = u32::from_le_bytes([data[48], data[49], data[50], data[51]]) as usize;
-    let end = free.clamp(CHUNK_HEADER_SIZE, data.len());
+    let u32_at =
+        |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap_or([0; 8]));
+    let ids = u64_at(24)..=u64_at(32);
+    let last_offset = u32_at(44);
+    let end = u32_at(48).clamp(CHUNK_HEADER_SIZE, data.len());
     let mut pos = CHUNK_HEADER_SIZE;
     while pos + 24 <= end {
-        match record_at(data, pos, end) {
-            Some((size, filetime)) => {
+        match record_at(data, pos, end, false) {
+            Some((size, id, filetime)) => {
                 out.records += 1;
                 if let Some(ts) = filetime_to_timestamp(filetime) {
                     see_header_time(out, ts);
                 }
+                if id == *ids.end() {
+                    break;
+                }
                 pos += size;
             }
             None => {
-                let next =
-                    (pos + 1..end.saturating_sub(24)).find(|&p| record_at(data, p, end).is_some());
+                let search_end = end.min(last_offset + 4);
+                let next = (pos + 1..search_end).find(|&p| {
+                    record_at(data, p, end, true).is_some_and(|(_, id, _)| ids.contains(&id))
+                });
                 // Zeroes where a record should start mark the real end of the used space.
                 if next.is_none() && data[pos..pos + 4] == [0, 0, 0, 0] {
                     break;
@@ -290,8 +300,9 @@ fn walk_headers(data: &[u8], label: &str, number: u64, out: &mut Tally) {
     }
 }
 
-/// A well-formed record at `pos`: its size and FILETIME.
-fn record_at(data: &[u8], pos: usize, end: usize) -> Option<(usize, u64)> {
+/// A record header at `pos`: its size, id and FILETIME. `strict` also checks the size copy that
+/// ends the record (used when searching for the next record in damaged space).
+fn record_at(data: &[u8], pos: usize, end: usize, strict: bool) -> Option<(usize, u64, u64)> {
     if pos + 24 > end || data[pos..pos + 4] != *b"\x2a\x2a\x00\x00" {
         return None;
     }
@@ -299,12 +310,14 @@ fn record_at(data: &[u8], pos: usize, end: usize) -> Option<(usize, u64)> {
     if size < 28 || pos + size > end {
         return None;
     }
-    let copy = u32::from_le_bytes(data[pos + size - 4..pos + size].try_into().ok()?) as usize;
-    if copy != size {
+    if strict
+        && u32::from_le_bytes(data[pos + size - 4..pos + size].try_into().ok()?) as usize != size
+    {
         return None;
     }
+    let id = u64::from_le_bytes(data[pos + 8..pos + 16].try_into().ok()?);
     let filetime = u64::from_le_bytes(data[pos + 16..pos + 24].try_into().ok()?);
-    Some((size, filetime))
+    Some((size, id, filetime))
 }
 
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {

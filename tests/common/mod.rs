@@ -6,11 +6,15 @@ use kmslens::ingest::{self, IngestOptions, Ingested};
 use std::path::{Path, PathBuf};
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 pub fn corpus(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/real")
+        .join(rel)
 }
 
 pub fn read(paths: &[PathBuf]) -> Ingested {
