@@ -235,7 +235,10 @@ fn read_zip(
             }
         };
     let (entries, diags) = archive.entries();
-    report.detail = Some(format!("{} entries", entries.len()));
+    report.detail = Some(match entries.len() {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
+    });
     report.tally.diagnostics.extend(diags);
     let mut out = vec![report];
     let read: Vec<Vec<SourceReport>> = entries
