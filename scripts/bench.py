@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Throughput and peak memory of `kmslens events` on large synthetic inputs.
+
+Builds (once, under $BENCH_DIR, default /tmp/kmslens-bench):
+  big.evtx  N real 64 KiB chunks copied from the clean logs of ../shared/corpus/real
+            (SPP-bearing Application chunks among them), behind a real file header;
+  big.xml   a wevtutil stream of the hand-written fixture events repeated to ~M MB.
+Then times `kmslens events` (release build) on each, and the Rust `evtx_dump` on big.evtx when it
+is installed (`cargo install evtx`, or EVTX_DUMP=path), and prints MB/s and peak RSS.
+
+usage: scripts/bench.py [--chunks 4096] [--xml-mb 256] [--runs 3]
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "real")
+CLEAN = [
+    "fukusuket__evtx-parser/Application.evtx",
+    "sans-blue-team__DeepBlueCLI/many-events-application.evtx",
+    "omerbenamram__evtx/security.evtx",
+    "omerbenamram__evtx/system.evtx",
+    "log2timeline__plaso/System.evtx",
+    "omerbenamram__evtx/sample-with-irregular-bool-values.evtx",
+    "williballenthin__python-evtx/issue_43.evtx",
+    "sans-blue-team__DeepBlueCLI/smb-password-guessing-security.evtx",
+    "mdecrevoisier__EVTX-to-MITRE-Attack/ID4688-5447-4950-Firewall disabled (command).evtx",
+]
+
+
+def chunks_of(path):
+    data = open(path, "rb").read()
+    out = []
+    for off in range(4096, len(data) - 65535, 65536):
+        c = data[off:off + 65536]
+        if c[:8] == b"ElfChnk\0":
+            out.append(c)
+    return out
+
+
+def make_evtx(path, n):
+    pool = [c for f in CLEAN for c in chunks_of(os.path.join(CORPUS, f))]
+    header = open(os.path.join(CORPUS, CLEAN[0]), "rb").read()[:4096]
+    with open(path, "wb") as f:
+        f.write(header)
+        for i in range(n):
+            f.write(pool[i % len(pool)])
+
+
+def make_xml(path, mb):
+    events = [l for l in open(os.path.join(ROOT, "tests/fixtures/xml/wevtutil-rendered.xml"), encoding="utf-8").read().splitlines() if l]
+    block = ("\r\n".join(events) + "\r\n").encode()
+    with open(path, "wb") as f:
+        written = 0
+        while written < mb << 20:
+            f.write(block)
+            written += len(block)
+
+
+def run(cmd):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return dt, max(peak, before)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--chunks", type=int, default=4096)
+    ap.add_argument("--xml-mb", type=int, default=256)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    d = os.environ.get("BENCH_DIR", "/tmp/kmslens-bench")
+    os.makedirs(d, exist_ok=True)
+    evtx, xml = os.path.join(d, f"big-{a.chunks}.evtx"), os.path.join(d, f"big-{a.xml_mb}.xml")
+    if not os.path.exists(evtx):
+        make_evtx(evtx, a.chunks)
+    if not os.path.exists(xml):
+        make_xml(xml, a.xml_mb)
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target", "release", "kmslens")
+    cases = [
+        ("kmslens events (evtx, prefilter)", [exe, "events", "-q", evtx], evtx),
+        ("kmslens events (evtx, --full-parse)", [exe, "events", "-q", "--full-parse", evtx], evtx),
+        ("kmslens events (xml)", [exe, "events", "-q", xml], xml),
+    ]
+    # The Rust evtx_dump (python-evtx installs a script of the same name).
+    dump = os.environ.get("EVTX_DUMP") or shutil.which("evtx_dump", path=os.path.expanduser("~/.cargo/bin"))
+    if dump and subprocess.run([dump, "--version"], capture_output=True).returncode == 0:
+        cases.append(("evtx_dump -o jsonl (reference)", [dump, "-o", "jsonl", evtx], evtx))
+    print(f"cores: {os.cpu_count()}")
+    for name, cmd, path in cases:
+        size = os.path.getsize(path) / 1e6
+        best = None
+        for _ in range(a.runs):
+            # Each run in its own process group so ru_maxrss is this command's peak.
+            r = subprocess.run([sys.executable, "-c", f"import resource,subprocess,time,sys;t=time.perf_counter();subprocess.run({cmd!r},stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"], capture_output=True, text=True)
+            dt, rss = r.stdout.split()
+            dt, rss = float(dt), int(rss)
+            if best is None or dt < best[0]:
+                best = (dt, rss)
+        print(f"{name:40s} {size:8.0f} MB  {best[0]:7.2f} s  {size / best[0]:8.0f} MB/s  peak RSS {best[1] / 1024:6.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
