@@ -15,16 +15,44 @@ fn samples() -> std::path::PathBuf {
 
 #[test]
 fn events_on_the_samples_prints_every_event_including_the_zipped_client() {
-    let out = kmslens().arg("events").arg(samples()).assert().success().get_output().clone();
+    let out = kmslens()
+        .arg("events")
+        .arg(samples())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 42);
-    for key in ["source", "record_id", "time", "computer", "channel", "provider", "event_id"] {
+    for key in [
+        "source",
+        "record_id",
+        "time",
+        "computer",
+        "channel",
+        "provider",
+        "event_id",
+    ] {
         assert!(rows.iter().all(|r| r.get(key).is_some()), "{key}");
     }
-    assert!(rows.iter().any(|r| r["source"].as_str().unwrap().ends_with("PC02.zip!PC02/Application.xml")));
-    assert!(rows.iter().any(|r| r["event_id"] == 12290 && r["client_name"] == "PC02"));
-    assert!(rows.iter().any(|r| r["event_id"] == 12293 && r["domain"] == "contoso.com"));
+    assert!(rows.iter().any(|r| {
+        r["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("PC02.zip!PC02/Application.xml")
+    }));
+    assert!(
+        rows.iter()
+            .any(|r| r["event_id"] == 12290 && r["client_name"] == "PC02")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["event_id"] == 12293 && r["domain"] == "contoso.com")
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("8 sources read (7 xml, 1 zip)"), "{stderr}");
     assert!(stderr.contains("42 KMS events kept"), "{stderr}");
@@ -34,22 +62,45 @@ fn events_on_the_samples_prints_every_event_including_the_zipped_client() {
 fn csv_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.csv");
-    kmslens().args(["events", "--format", "csv", "--quiet", "--output"]).arg(&file).arg(fixture("xml/eventviewer-saved.xml")).assert().success();
+    kmslens()
+        .args(["events", "--format", "csv", "--quiet", "--output"])
+        .arg(&file)
+        .arg(fixture("xml/eventviewer-saved.xml"))
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), kmslens::report::rows::COLUMNS.join(","));
+    assert_eq!(
+        lines.next().unwrap(),
+        kmslens::report::rows::COLUMNS.join(",")
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 6);
     // The 1003 status holds commas, so its cell is quoted.
-    assert!(rows.iter().any(|r| r.contains("\"1: 2077f0b2-1a2b-4c3d-8e9f-0a1b2c3d4e5f, 1, 0")), "{text}");
-    assert!(rows[0].starts_with(&format!("{},", fixture("xml/eventviewer-saved.xml").display())));
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("\"1: 2077f0b2-1a2b-4c3d-8e9f-0a1b2c3d4e5f, 1, 0")),
+        "{text}"
+    );
+    assert!(rows[0].starts_with(&format!(
+        "{},",
+        fixture("xml/eventviewer-saved.xml").display()
+    )));
 }
 
 #[test]
 fn exit_2_when_nothing_could_be_read() {
-    let out = kmslens().args(["events", "/nonexistent/bundle"]).assert().code(2).get_output().clone();
+    let out = kmslens()
+        .args(["events", "/nonexistent/bundle"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("/nonexistent/bundle: cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/bundle: cannot read"),
+        "{stderr}"
+    );
     assert!(stderr.contains("no event log could be read"), "{stderr}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -61,14 +112,41 @@ fn exit_2_when_nothing_could_be_read() {
 #[test]
 fn exit_0_with_damaged_and_unknown_files_beside_a_good_log() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(corpus("omerbenamram__evtx/sysmon.evtx"), dir.path().join("sysmon.evtx")).unwrap();
-    std::fs::copy(corpus("log2timeline__plaso/System2.evtx"), dir.path().join("cut.evtx")).unwrap();
+    std::fs::copy(
+        corpus("omerbenamram__evtx/sysmon.evtx"),
+        dir.path().join("sysmon.evtx"),
+    )
+    .unwrap();
+    std::fs::copy(
+        corpus("log2timeline__plaso/System2.evtx"),
+        dir.path().join("cut.evtx"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("junk.evtx"), b"ElfFile\0garbage").unwrap();
-    std::fs::copy(fixture("xml/wevtutil-rendered.xml"), dir.path().join("app.xml")).unwrap();
-    let out = kmslens().arg("events").arg(dir.path()).assert().success().get_output().clone();
+    std::fs::copy(
+        fixture("xml/wevtutil-rendered.xml"),
+        dir.path().join("app.xml"),
+    )
+    .unwrap();
+    let out = kmslens()
+        .arg("events")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 5);
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("junk.evtx: file is 15 bytes, shorter than the 4096-byte EVTX header"), "{stderr}");
-    assert!(stderr.contains("cut.evtx: offset 0x21000: file ends inside a chunk"), "{stderr}");
-    assert!(stderr.contains("sysmon.evtx: chunk 9: unreadable chunk"), "{stderr}");
+    assert!(
+        stderr.contains("junk.evtx: file is 15 bytes, shorter than the 4096-byte EVTX header"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cut.evtx: offset 0x21000: file ends inside a chunk"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sysmon.evtx: chunk 9: unreadable chunk"),
+        "{stderr}"
+    );
 }

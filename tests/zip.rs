@@ -31,16 +31,32 @@ fn fixture_bytes(rel: &str) -> Vec<u8> {
 
 fn with_limits(paths: &[&Path], zip: ZipLimits) -> ingest::Ingested {
     let paths: Vec<_> = paths.iter().map(|p| p.to_path_buf()).collect();
-    ingest::ingest(&paths, &IngestOptions { zip, ..IngestOptions::default() }, &indicatif::ProgressBar::hidden())
+    ingest::ingest(
+        &paths,
+        &IngestOptions {
+            zip,
+            ..IngestOptions::default()
+        },
+        &indicatif::ProgressBar::hidden(),
+    )
 }
 
 #[test]
 fn zipped_folders_and_nested_zips_give_the_same_events_as_the_files() {
-    let plain = read(&[fixture("xml/wevtutil-rendered.xml"), fixture("xml/eventviewer-saved.xml")]);
-    let inner = zip_bytes(&[("client02/Application.xml", &fixture_bytes("xml/eventviewer-saved.xml"))]);
+    let plain = read(&[
+        fixture("xml/wevtutil-rendered.xml"),
+        fixture("xml/eventviewer-saved.xml"),
+    ]);
+    let inner = zip_bytes(&[(
+        "client02/Application.xml",
+        &fixture_bytes("xml/eventviewer-saved.xml"),
+    )]);
     let outer = zip_bytes(&[
         ("bundle/", b""),
-        ("bundle/kms01/Application-export", &fixture_bytes("xml/wevtutil-rendered.xml")),
+        (
+            "bundle/kms01/Application-export",
+            &fixture_bytes("xml/wevtutil-rendered.xml"),
+        ),
         ("bundle/client02.zip", &inner),
         ("bundle/notes.txt", b"collected by the help desk"),
     ]);
@@ -51,18 +67,37 @@ fn zipped_folders_and_nested_zips_give_the_same_events_as_the_files() {
     assert_eq!(rows_without_source(&zipped).len(), plain.events.len());
     let mut a = rows_without_source(&zipped);
     let mut b = rows_without_source(&plain);
-    let key = |r: &serde_json::Map<String, serde_json::Value>| (r["time"].to_string(), r["record_id"].to_string());
+    let key = |r: &serde_json::Map<String, serde_json::Value>| {
+        (r["time"].to_string(), r["record_id"].to_string())
+    };
     a.sort_by_key(key);
     b.sort_by_key(key);
     assert_eq!(a, b);
     let labels: Vec<&str> = zipped.sources.iter().map(|s| &*s.source).collect();
     let outer_label = path.display().to_string();
-    assert!(labels.contains(&format!("{outer_label}!bundle/kms01/Application-export").as_str()), "{labels:?}");
-    assert!(labels.contains(&format!("{outer_label}!bundle/client02.zip!client02/Application.xml").as_str()), "{labels:?}");
-    let notes = zipped.sources.iter().find(|s| s.source.ends_with("notes.txt")).unwrap();
+    assert!(
+        labels.contains(&format!("{outer_label}!bundle/kms01/Application-export").as_str()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(
+            &format!("{outer_label}!bundle/client02.zip!client02/Application.xml").as_str()
+        ),
+        "{labels:?}"
+    );
+    let notes = zipped
+        .sources
+        .iter()
+        .find(|s| s.source.ends_with("notes.txt"))
+        .unwrap();
     assert!(matches!(notes.status, Status::Skipped(_)));
     // Evidence names the path inside the bundle.
-    assert!(zipped.events.iter().any(|e| e.source.ends_with("client02.zip!client02/Application.xml")));
+    assert!(
+        zipped
+            .events
+            .iter()
+            .any(|e| e.source.ends_with("client02.zip!client02/Application.xml"))
+    );
 }
 
 #[test]
@@ -84,18 +119,51 @@ fn a_zip_bomb_is_stopped_and_the_rest_still_read() {
     padded.resize(8 << 20, b' ');
     let dir = tempfile::tempdir().unwrap();
     let bomb = dir.path().join("bomb.zip");
-    std::fs::write(&bomb, zip_bytes(&[("zeros.bin", &padded), ("app.xml", &fixture_bytes("xml/wevtutil-rendered.xml"))])).unwrap();
-    let limits = ZipLimits { max_ratio: 50, ratio_floor_bytes: 1 << 20, ..ZipLimits::default() };
+    std::fs::write(
+        &bomb,
+        zip_bytes(&[
+            ("zeros.bin", &padded),
+            ("app.xml", &fixture_bytes("xml/wevtutil-rendered.xml")),
+        ]),
+    )
+    .unwrap();
+    let limits = ZipLimits {
+        max_ratio: 50,
+        ratio_floor_bytes: 1 << 20,
+        ..ZipLimits::default()
+    };
     let b = with_limits(&[&bomb], limits);
-    let entry = b.sources.iter().find(|s| s.source.ends_with("zeros.bin")).unwrap();
-    let msg = entry.tally.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
-    assert!(msg.contains("zip bomb guard") && msg.contains("zeros.bin"), "{msg}");
+    let entry = b
+        .sources
+        .iter()
+        .find(|s| s.source.ends_with("zeros.bin"))
+        .unwrap();
+    let msg = entry
+        .tally
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("zip bomb guard") && msg.contains("zeros.bin"),
+        "{msg}"
+    );
     assert_eq!(b.events.len(), 5, "the other entry is still read");
 
     // The total across an archive is capped too.
-    let limits = ZipLimits { max_total_bytes: 1 << 20, ..ZipLimits::default() };
+    let limits = ZipLimits {
+        max_total_bytes: 1 << 20,
+        ..ZipLimits::default()
+    };
     let b = with_limits(&[&bomb], limits);
-    let all = b.sources.iter().flat_map(|s| &s.tally.diagnostics).map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    let all = b
+        .sources
+        .iter()
+        .flat_map(|s| &s.tally.diagnostics)
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(all.contains("archive expands beyond"), "{all}");
 }
 
@@ -106,22 +174,51 @@ fn hostile_names_counts_and_depth() {
     let traversal = dir.path().join("names.zip");
     std::fs::write(
         &traversal,
-        zip_bytes(&[("../../../../tmp/evil\n.xml", &fixture_bytes("xml/wevtutil-rendered.xml")), ("C:\\Windows\\x.xml", b"<Events></Events>")]),
+        zip_bytes(&[
+            (
+                "../../../../tmp/evil\n.xml",
+                &fixture_bytes("xml/wevtutil-rendered.xml"),
+            ),
+            ("C:\\Windows\\x.xml", b"<Events></Events>"),
+        ]),
     )
     .unwrap();
     let b = read_one(&traversal);
     assert_eq!(b.events.len(), 5);
-    assert!(b.sources.iter().any(|s| s.source.ends_with("!../../../../tmp/evil?.xml")));
-    assert!(b.sources.iter().any(|s| s.source.ends_with("!C:/Windows/x.xml")));
+    assert!(
+        b.sources
+            .iter()
+            .any(|s| s.source.ends_with("!../../../../tmp/evil?.xml"))
+    );
+    assert!(
+        b.sources
+            .iter()
+            .any(|s| s.source.ends_with("!C:/Windows/x.xml"))
+    );
     assert!(!Path::new("/tmp/evil\n.xml").exists());
 
-    let many: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("f{i}.txt"), b"x".to_vec())).collect();
-    let refs: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let many: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| (format!("f{i}.txt"), b"x".to_vec()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = many
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
     let crowded = dir.path().join("crowded.zip");
     std::fs::write(&crowded, zip_bytes(&refs)).unwrap();
-    let b = with_limits(&[&crowded], ZipLimits { max_entries: 5, ..ZipLimits::default() });
+    let b = with_limits(
+        &[&crowded],
+        ZipLimits {
+            max_entries: 5,
+            ..ZipLimits::default()
+        },
+    );
     assert_eq!(b.sources.len(), 6, "the archive and its first 5 entries");
-    assert!(b.sources[0].tally.diagnostics[0].message.contains("20 entries, over the limit of 5"));
+    assert!(
+        b.sources[0].tally.diagnostics[0]
+            .message
+            .contains("20 entries, over the limit of 5")
+    );
 
     // Zips nested deeper than the limit are not opened.
     let mut nested = zip_bytes(&[("app.xml", &fixture_bytes("xml/wevtutil-rendered.xml"))]);
@@ -130,10 +227,24 @@ fn hostile_names_counts_and_depth() {
     }
     let deep = dir.path().join("deep.zip");
     std::fs::write(&deep, nested).unwrap();
-    assert_eq!(read_one(&deep).events.len(), 5, "4 levels are within the default limit");
-    let b = with_limits(&[&deep], ZipLimits { max_depth: 2, ..ZipLimits::default() });
+    assert_eq!(
+        read_one(&deep).events.len(),
+        5,
+        "4 levels are within the default limit"
+    );
+    let b = with_limits(
+        &[&deep],
+        ZipLimits {
+            max_depth: 2,
+            ..ZipLimits::default()
+        },
+    );
     assert_eq!(b.events.len(), 0);
-    assert!(b.sources.iter().any(|s| matches!(&s.status, Status::Skipped(r) if r.contains("nested"))));
+    assert!(
+        b.sources
+            .iter()
+            .any(|s| matches!(&s.status, Status::Skipped(r) if r.contains("nested")))
+    );
 }
 
 #[test]
@@ -145,11 +256,32 @@ fn a_corrupt_or_truncated_zip_is_one_diagnostic_and_the_bundle_goes_on() {
     let mid = flipped.len() / 3;
     flipped[mid..mid + 64].iter_mut().for_each(|b| *b ^= 0x5A);
     std::fs::write(dir.path().join("corrupt.zip"), flipped).unwrap();
-    std::fs::copy(fixture("xml/eventviewer-saved.xml"), dir.path().join("ok.xml")).unwrap();
+    std::fs::copy(
+        fixture("xml/eventviewer-saved.xml"),
+        dir.path().join("ok.xml"),
+    )
+    .unwrap();
     let b = read_one(dir.path());
     assert_eq!(b.events.len(), 6, "ok.xml is still read");
-    let truncated = b.sources.iter().find(|s| s.source.ends_with("truncated.zip")).unwrap();
-    assert!(matches!(&truncated.status, Status::Unreadable(r) if r.contains("zip")), "{:?}", truncated.status);
-    let corrupt: Vec<_> = b.sources.iter().filter(|s| s.source.contains("corrupt.zip")).collect();
-    assert!(corrupt.iter().any(|s| s.is_damaged() || !s.tally.diagnostics.is_empty()), "corrupt entry reported");
+    let truncated = b
+        .sources
+        .iter()
+        .find(|s| s.source.ends_with("truncated.zip"))
+        .unwrap();
+    assert!(
+        matches!(&truncated.status, Status::Unreadable(r) if r.contains("zip")),
+        "{:?}",
+        truncated.status
+    );
+    let corrupt: Vec<_> = b
+        .sources
+        .iter()
+        .filter(|s| s.source.contains("corrupt.zip"))
+        .collect();
+    assert!(
+        corrupt
+            .iter()
+            .any(|s| s.is_damaged() || !s.tally.diagnostics.is_empty()),
+        "corrupt entry reported"
+    );
 }

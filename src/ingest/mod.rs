@@ -87,7 +87,28 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
     }
 }
 
+/// Reads one source. A panic in a parser (a bug, met on hostile input) costs this source only.
 fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Vec<SourceReport> {
+    let run = std::panic::AssertUnwindSafe(|| read_source_inner(src, opts, progress));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        let mut r = SourceReport::new(src.label.clone(), "file");
+        r.fail(format!(
+            "internal error while reading this file ({what}); please report it with the file"
+        ));
+        vec![r]
+    })
+}
+
+fn read_source_inner(
+    src: &Source,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Vec<SourceReport> {
     match &src.origin {
         Origin::File(path) => {
             let file = match std::fs::File::open(path) {
