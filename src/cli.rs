@@ -1,8 +1,11 @@
 //! Command line: flags are parsed first (clap), then resolved into the options of each stage.
 
+use crate::analysis;
 use crate::ingest::{self, IngestOptions, evtx::EvtxOptions};
+use crate::kms::thresholds::{self, Params};
 use crate::messages;
-use crate::report::{rows, summary};
+use crate::report::{json, rows, summary, text};
+use crate::rules::{self, Severity};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -28,6 +31,88 @@ pub enum Command {
     /// recognised by content: .evtx logs, exported event XML (wevtutil or Event Viewer, UTF-8 or
     /// UTF-16). A summary of every source read goes to stderr.
     Events(EventsArgs),
+    /// Analyse the bundle: correlate requests, responses and host records, run the rules, report.
+    ///
+    /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on usage or fatal
+    /// errors (nothing readable, bad --set).
+    Analyze(AnalyzeArgs),
+    /// List, show or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules (built-in, and those of --rules DIR).
+    List {
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Show one rule in full.
+    Show {
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check the rule files of a folder: TOML fields, SQL against the tables, message placeholders.
+    Check { dir: PathBuf },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Files, folders and .zip archives to read.
+    #[arg(value_name = "BUNDLE", required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A KMS host of yours (FQDN or name); repeat for several. Clients using any other host are
+    /// reported (KMS-ROGUE-HOST).
+    #[arg(long = "expected-host", value_name = "FQDN")]
+    pub expected_hosts: Vec<String>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// A folder of extra rule files; a rule with a built-in id replaces it.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Override a parameter (see `kmslens rules list` for the names), e.g. --set skew_minutes=60.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
+    #[arg(long, hide = true)]
+    pub full_parse: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,6 +138,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Events(args) => events(args),
+        Command::Analyze(args) => analyze(args),
+        Command::Rules(cmd) => rules_command(cmd),
     }
 }
 
@@ -118,5 +205,186 @@ fn events(args: EventsArgs) -> ExitCode {
             let _ = std::io::stderr().flush();
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes `text` to the file or stdout; a closed pipe is not an error.
+fn emit(output: Option<&PathBuf>, text: &str) -> Result<(), String> {
+    let res = match output {
+        Some(p) => std::fs::write(p, text),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        }
+    };
+    match res {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!(
+            "cannot write {}: {e}",
+            output.map_or("stdout".to_string(), |p| p.display().to_string())
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn fatal(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("kmslens: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn analyze(args: AnalyzeArgs) -> ExitCode {
+    let params = match Params::with_overrides(&args.set) {
+        Ok(p) => p,
+        Err(e) => return fatal(e),
+    };
+    let (rules, rule_errors) = rules::load(&args.rules);
+    for e in &rule_errors {
+        eprintln!("kmslens: error: {e} (rule skipped; the others still run)");
+    }
+    let opts = IngestOptions {
+        evtx: EvtxOptions {
+            prefilter: !args.full_parse,
+        },
+        ..IngestOptions::default()
+    };
+    let pb = progress_bar();
+    let req = analysis::Request {
+        paths: &args.paths,
+        ingest: opts,
+        rules: &rules,
+        params,
+        expected_hosts: args.expected_hosts.clone(),
+    };
+    let result = analysis::run(req, &pb);
+    pb.finish_and_clear();
+    let mut a = match result {
+        Ok(a) => a,
+        Err(e) => return fatal(e),
+    };
+    a.rule_errors.splice(0..0, rule_errors);
+    messages::print_diagnostics(
+        a.bundle
+            .sources
+            .iter()
+            .flat_map(|s| s.tally.diagnostics.iter()),
+    );
+    if !a.bundle.any_log_read() {
+        return fatal("no event log could be read from the given paths (see above)");
+    }
+    let rendered = match args.format {
+        ReportFormat::Text => {
+            let colour = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            text::render(&a, colour)
+        }
+        ReportFormat::Json => {
+            let v = json::render(&a, jiff::Timestamp::now());
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+    };
+    if let Err(e) = emit(args.output.as_ref(), &rendered) {
+        return fatal(e);
+    }
+    let failing = args
+        .fail_on
+        .threshold()
+        .is_some_and(|t| a.findings.iter().any(|f| f.severity >= t));
+    if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn rules_command(cmd: RulesCommand) -> ExitCode {
+    match cmd {
+        RulesCommand::List { rules: dirs } => {
+            let (rules, errors) = rules::load(&dirs);
+            let mut out = String::new();
+            for r in &rules {
+                out.push_str(&format!(
+                    "{:<24} {:<8} {}{}\n",
+                    r.id,
+                    r.severity.name(),
+                    r.title,
+                    if r.origin == "built-in" {
+                        String::new()
+                    } else {
+                        format!(" [{}]", r.origin)
+                    }
+                ));
+            }
+            out.push_str("\nParameters (--set NAME=VALUE):\n");
+            for (name, value, meaning) in thresholds::DEFAULTS {
+                out.push_str(&format!("  {name:<28} {value:<8} {meaning}\n"));
+            }
+            if let Err(e) = emit(None, &out) {
+                return fatal(e);
+            }
+            for e in &errors {
+                eprintln!("kmslens: error: {e}");
+            }
+            if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        RulesCommand::Show { id, rules: dirs } => {
+            let (rules, _) = rules::load(&dirs);
+            let Some(r) = rules.iter().find(|r| r.id.eq_ignore_ascii_case(&id)) else {
+                let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+                return fatal(format!("no rule {id}; known: {}", ids.join(", ")));
+            };
+            let mut out = format!(
+                "{} ({}, {})\n{}\n\nWhy it matters:\n{}\n\nWhat to do:\n",
+                r.id,
+                r.severity.name(),
+                r.origin,
+                r.title,
+                r.explanation.trim()
+            );
+            for (k, x) in r.remediation.iter().enumerate() {
+                out.push_str(&format!("  {}. {x}\n", k + 1));
+            }
+            for x in &r.references {
+                out.push_str(&format!("See: {x}\n"));
+            }
+            if !r.requires.is_empty() {
+                out.push_str(&format!("\nNeeds rows in: {}\n", r.requires.join(", ")));
+            }
+            out.push_str(&format!(
+                "\nMessage: {}\n\nQuery:\n{}\n",
+                r.message,
+                r.query.trim()
+            ));
+            match emit(None, &out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fatal(e),
+            }
+        }
+        RulesCommand::Check { dir } => match rules::check(&dir) {
+            Err(e) => fatal(format!("{}: {e}", dir.display())),
+            Ok(results) if results.is_empty() => {
+                fatal(format!("{}: no .toml rule files", dir.display()))
+            }
+            Ok(results) => {
+                let mut bad = 0;
+                for r in &results {
+                    match r {
+                        Ok(rule) => println!("ok    {} ({})", rule.origin, rule.id),
+                        Err(e) => {
+                            bad += 1;
+                            println!("FAIL  {}: {}", e.file, e.error);
+                        }
+                    }
+                }
+                if bad == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                }
+            }
+        },
     }
 }

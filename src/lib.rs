@@ -1,10 +1,15 @@
 //! kmslens: tells why KMS volume activation fails, from the event logs of a support bundle.
 //!
-//! Pipeline (see `docs/architecture.md`): sources → ingest → model (`kms`) → report.
+//! Pipeline (see `docs/architecture.md`): sources → ingest → model (`kms`) → correlate → tables →
+//! rules → report.
 
+pub mod analysis;
 pub mod cli;
+pub mod correlate;
 pub mod ingest;
 pub mod kms;
 pub mod messages;
 pub mod report;
+pub mod rules;
 pub mod sources;
+pub mod tables;

@@ -257,3 +257,35 @@ mod tests {
         assert_eq!(LicenseStatus::from_code(9).code(), 9);
     }
 }
+
+/// The identity of a machine across logs: clients and hosts name themselves and each other as
+/// FQDN, NetBIOS name, upper or lower case, with or without a trailing dot. The identity is the
+/// lower-case first label (`PC02.contoso.com.` → `pc02`); IP addresses are kept whole.
+pub fn machine_id(name: &str) -> String {
+    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let n = n.trim_start_matches('[').trim_end_matches(']');
+    if n.parse::<std::net::IpAddr>().is_ok() {
+        return n.to_string();
+    }
+    n.split('.').next().unwrap_or_default().to_string()
+}
+
+/// A DNS domain as compared: lower case, no trailing dot.
+pub fn domain_id(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn machine_names_normalize_once() {
+        assert_eq!(machine_id("PC02.contoso.com."), "pc02");
+        assert_eq!(machine_id("pc02"), "pc02");
+        assert_eq!(machine_id(" KMS01.Contoso.COM "), "kms01");
+        assert_eq!(machine_id("169.254.169.251"), "169.254.169.251");
+        assert_eq!(machine_id("[fe80::1]"), "fe80::1");
+        assert_eq!(domain_id("Contoso.com."), "contoso.com");
+    }
+}

@@ -1,0 +1,202 @@
+//! The terminal report: what was analysed, findings by severity with evidence, why and what to do,
+//! then what could not be checked. Colour only when asked (a terminal, no NO_COLOR).
+
+use crate::analysis::Analysis;
+use crate::ingest::report::Status;
+use crate::rules::Severity;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn severity(&self, sev: Severity) -> String {
+        let label = format!("{:<8}", sev.name().to_uppercase());
+        let code = match sev {
+            Severity::Critical => "1;41;97",
+            Severity::High => "1;31",
+            Severity::Medium => "1;33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.paint(code, &label)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+pub fn render(a: &Analysis, colour: bool) -> String {
+    let st = Style { on: colour };
+    let mut out = String::new();
+    let srcs = &a.bundle.sources;
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in srcs.iter().filter(|s| s.status == Status::Read) {
+        *kinds.entry(s.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let skipped = srcs
+        .iter()
+        .filter(|s| matches!(s.status, Status::Skipped(_)))
+        .count();
+    let unreadable = srcs
+        .iter()
+        .filter(|s| matches!(s.status, Status::Unreadable(_)))
+        .count();
+    let damaged = srcs
+        .iter()
+        .filter(|s| s.status == Status::Read && s.tally.damaged > 0)
+        .count();
+    let hosts: Vec<String> = a.hosts().into_iter().collect();
+    let clients = a.clients();
+    let _ = writeln!(out, "{}", st.bold("kmslens: KMS activation analysis"));
+    let _ = writeln!(
+        out,
+        "Analysed: {} sources ({}), {} KMS events",
+        srcs.len(),
+        kinds.join(", "),
+        a.bundle.events.len()
+    );
+    let _ = writeln!(
+        out,
+        "  KMS hosts: {}",
+        if hosts.is_empty() {
+            "none seen".to_string()
+        } else {
+            hosts.join(", ")
+        }
+    );
+    let _ = writeln!(out, "  Clients:   {}", clients.len());
+    if let Some((f, l)) = a.time_span() {
+        let _ = writeln!(
+            out,
+            "  Time span: {} .. {} (UTC)",
+            f.strftime("%Y-%m-%d %H:%M"),
+            l.strftime("%Y-%m-%d %H:%M")
+        );
+    }
+    if skipped + unreadable + damaged > 0 {
+        let _ = writeln!(
+            out,
+            "  Inputs with problems: {damaged} damaged, {unreadable} unreadable, {skipped} skipped (not event logs)"
+        );
+        for s in srcs {
+            let why = match &s.status {
+                Status::Unreadable(r) => format!("unreadable: {r}"),
+                Status::Read if s.tally.damaged > 0 => {
+                    format!("{} damaged chunks or records", s.tally.damaged)
+                }
+                Status::Skipped(r) if s.kind != "zip" => format!("skipped: {r}"),
+                _ => continue,
+            };
+            let _ = writeln!(out, "    {} {}", s.source, st.dim(&format!("({why})")));
+        }
+    }
+    let _ = writeln!(out);
+
+    if a.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "No findings: nothing in these logs points to a KMS activation problem the rules know."
+        );
+    } else {
+        let mut counts = Vec::new();
+        for sev in Severity::ALL {
+            let n = a.findings.iter().filter(|f| f.severity == sev).count();
+            if n > 0 {
+                counts.push(format!("{n} {}", sev.name()));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{} ({})",
+            st.bold(&format!("{} findings", a.findings.len())),
+            counts.join(", ")
+        );
+    }
+    for f in &a.findings {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            st.severity(f.severity),
+            st.bold(&f.rule),
+            st.bold(&f.title)
+        );
+        let _ = writeln!(out, "  {}", f.message);
+        for (k, v) in &f.subjects {
+            let label = match *k {
+                "client" => "Machines",
+                "cmid" => "CMIDs",
+                "host" => "KMS host logs",
+                "kms_host" => "KMS hosts asked",
+                "domain" => "DNS domains",
+                other => other,
+            };
+            let _ = writeln!(out, "  {label}: {}", v.join(", "));
+        }
+        if !f.evidence.is_empty() {
+            let _ = writeln!(out, "  Evidence:");
+            for e in &f.evidence {
+                let when = e
+                    .time
+                    .as_deref()
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "    {} record {}{}", e.source, e.record_id, when);
+            }
+            if f.evidence_omitted > 0 {
+                let _ = writeln!(out, "    … and {} more records", f.evidence_omitted);
+            }
+        }
+        let _ = writeln!(out, "  Why it matters: {}", wrap(&f.explanation, 4));
+        if !f.remediation.is_empty() {
+            let _ = writeln!(out, "  What to do:");
+            for (k, r) in f.remediation.iter().enumerate() {
+                let _ = writeln!(out, "    {}. {}", k + 1, r);
+            }
+        }
+        for r in &f.references {
+            let _ = writeln!(out, "  See: {r}");
+        }
+    }
+    if !a.not_checked.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            st.bold("Not checked (the bundle cannot show it):")
+        );
+        let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for n in &a.not_checked {
+            by_reason.entry(&n.reason).or_default().push(&n.rule);
+        }
+        for (reason, rules) in by_reason {
+            let _ = writeln!(out, "  {reason}: {} did not run", rules.join(", "));
+        }
+    }
+    if !a.rule_errors.is_empty() {
+        let _ = writeln!(out);
+        for e in &a.rule_errors {
+            let _ = writeln!(out, "Rule error: {e}");
+        }
+    }
+    out
+}
+
+/// The explanation as one paragraph (rule files wrap it for the editor, not for the reader).
+fn wrap(text: &str, _indent: usize) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,183 @@
+//! Findings: what a rule's result rows become. Columns named `client`/`computer`, `cmid`, `host`,
+//! `kms_host` and `domain` are the finding's subjects; `source`, `record_id`, `time` (and the same
+//! with a `host_` or `response_` prefix) its evidence. Values may be single or lists.
+
+use super::{Rule, Severity};
+use jiff::Timestamp;
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Most evidence items kept per finding; the rest are counted.
+pub const MAX_EVIDENCE: usize = 12;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvidenceItem {
+    pub source: String,
+    pub record_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    /// `client`, `cmid`, `host`, `kms_host`, `domain` → values (empty lists left out).
+    pub subjects: BTreeMap<&'static str, Vec<String>>,
+    pub evidence: Vec<EvidenceItem>,
+    /// Evidence items beyond `MAX_EVIDENCE`, not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evidence_omitted: usize,
+    pub explanation: String,
+    pub remediation: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A cell as plain values: one for a scalar, several for a list, none for null.
+fn values(v: &AnyValue) -> Vec<AnyValue<'static>> {
+    match v {
+        AnyValue::Null => vec![],
+        AnyValue::List(s) => (0..s.len())
+            .filter_map(|k| s.get(k).ok().map(|x| x.into_static()))
+            .filter(|x| !x.is_null())
+            .collect(),
+        other => vec![other.clone().into_static()],
+    }
+}
+
+fn text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Datetime(us, TimeUnit::Microseconds, _)
+        | AnyValue::DatetimeOwned(us, TimeUnit::Microseconds, _) => time_text(*us),
+        AnyValue::Float64(f) => float_text(*f),
+        AnyValue::Float32(f) => float_text(*f as f64),
+        AnyValue::Boolean(b) => {
+            if *b {
+                "yes".into()
+            } else {
+                "no".into()
+            }
+        }
+        other => other.to_string().trim_matches('"').to_string(),
+    }
+}
+
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 {
+        format!("{f:.0}")
+    } else {
+        format!("{f:.1}")
+    }
+}
+
+fn time_text(us: i64) -> String {
+    Timestamp::from_microsecond(us)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| us.to_string())
+}
+
+fn as_u64(v: &AnyValue) -> Option<u64> {
+    match v {
+        AnyValue::Int64(n) => u64::try_from(*n).ok(),
+        AnyValue::Int32(n) => u64::try_from(*n).ok(),
+        AnyValue::UInt32(n) => Some(*n as u64),
+        AnyValue::UInt64(n) => Some(*n),
+        _ => None,
+    }
+}
+
+const SUBJECTS: [(&str, &str); 6] = [
+    ("client", "client"),
+    ("computer", "client"),
+    ("cmid", "cmid"),
+    ("host", "host"),
+    ("kms_host", "kms_host"),
+    ("domain", "domain"),
+];
+
+/// One finding per row of a rule's result.
+pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let mut out = Vec::with_capacity(df.height());
+    for row in 0..df.height() {
+        let cell = |name: &str| -> Vec<AnyValue<'static>> {
+            df.column(name)
+                .ok()
+                .and_then(|c| c.get(row).ok())
+                .map(|v| values(&v))
+                .unwrap_or_default()
+        };
+        let mut subjects: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for (col, key) in SUBJECTS {
+            if names.iter().any(|n| n == col) {
+                let list = subjects.entry(key).or_default();
+                for v in cell(col) {
+                    let t = text(&v);
+                    if !t.is_empty() && !list.contains(&t) {
+                        list.push(t);
+                    }
+                }
+            }
+        }
+        subjects.retain(|_, v| !v.is_empty());
+        let mut evidence = Vec::new();
+        for prefix in ["", "host_", "response_"] {
+            let (src, rid, time) = (
+                format!("{prefix}source"),
+                format!("{prefix}record_id"),
+                format!("{prefix}time"),
+            );
+            if !names.contains(&src) || !names.contains(&rid) {
+                continue;
+            }
+            let (s, r, t) = (cell(&src), cell(&rid), cell(&time));
+            for (k, (sv, rv)) in s.iter().zip(r.iter()).enumerate() {
+                let item = EvidenceItem {
+                    source: text(sv),
+                    record_id: as_u64(rv).unwrap_or(0),
+                    time: t.get(k).map(text),
+                };
+                if !evidence.contains(&item) {
+                    evidence.push(item);
+                }
+            }
+        }
+        evidence.sort_by(|a, b| {
+            (&a.time, &a.source, a.record_id).cmp(&(&b.time, &b.source, b.record_id))
+        });
+        let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
+        evidence.truncate(MAX_EVIDENCE);
+        let mut message = rule.message.clone();
+        for p in super::placeholders(&rule.message) {
+            let vals: Vec<String> = cell(&p).iter().map(text).collect();
+            message = message.replace(&format!("{{{p}}}"), &vals.join(", "));
+        }
+        out.push(Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            title: rule.title.clone(),
+            message,
+            subjects,
+            evidence,
+            evidence_omitted: omitted,
+            explanation: rule.explanation.trim().to_string(),
+            remediation: rule.remediation.clone(),
+            references: rule.references.clone(),
+        });
+    }
+    out
+}

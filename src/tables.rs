@@ -1,0 +1,522 @@
+//! Tables: typed events and attempts as polars DataFrames, the schema rules query (see
+//! `docs/architecture.md`). Times are UTC, `Datetime[μs]`; HRESULTs are `0xC004F074` strings;
+//! `client`, `host` and `kms_host` hold machine identities (`machine_id`).
+
+use crate::correlate::Attempt;
+use crate::ingest::Ingested;
+use crate::ingest::report::Status;
+use crate::kms::KmsBody;
+use crate::kms::thresholds::Params;
+use crate::kms::values::{domain_id, machine_id};
+use jiff::Timestamp;
+use polars::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Time,
+}
+
+/// One cell, typed by its column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    S(Option<String>),
+    I(Option<i64>),
+    F(Option<f64>),
+    B(Option<bool>),
+    T(Option<Timestamp>),
+}
+
+fn s(v: impl Into<String>) -> Val {
+    Val::S(Some(v.into()))
+}
+fn os(v: Option<impl Into<String>>) -> Val {
+    Val::S(v.map(Into::into))
+}
+fn i(v: impl Into<i64>) -> Val {
+    Val::I(Some(v.into()))
+}
+fn oi<T: Into<i64>>(v: Option<T>) -> Val {
+    Val::I(v.map(Into::into))
+}
+fn t(v: Timestamp) -> Val {
+    Val::T(Some(v))
+}
+fn b(v: bool) -> Val {
+    Val::B(Some(v))
+}
+
+use Kind::*;
+
+pub struct TableDef {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+pub const SOURCES: TableDef = TableDef {
+    name: "sources",
+    columns: &[
+        ("source", Str),
+        ("kind", Str),
+        ("computer", Str),
+        ("channel", Str),
+        ("records", Int),
+        ("kms_events", Int),
+        ("first_time", Time),
+        ("last_time", Time),
+        ("damaged", Int),
+        ("note", Str),
+    ],
+};
+pub const CLIENT_REQUESTS: TableDef = TableDef {
+    name: "client_requests",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("computer", Str),
+        ("client", Str),
+        ("time", Time),
+        ("hresult", Str),
+        ("status_flags", Str),
+        ("kms_host", Str),
+        ("kms_port", Int),
+        ("cmid", Str),
+        ("client_time", Time),
+        ("vm", Bool),
+        ("license_status", Int),
+        ("minutes_left", Int),
+        ("act_id", Str),
+        ("min_count", Int),
+    ],
+};
+pub const CLIENT_RESPONSES: TableDef = TableDef {
+    name: "client_responses",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("computer", Str),
+        ("client", Str),
+        ("time", Time),
+        ("hresult", Str),
+        ("status_flags", Str),
+        ("activated", Bool),
+        ("current_count", Int),
+        ("activation_interval", Int),
+        ("renewal_interval", Int),
+        ("client_time", Time),
+    ],
+};
+pub const HOST_REQUESTS: TableDef = TableDef {
+    name: "host_requests",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("host", Str),
+        ("time", Time),
+        ("hresult", Str),
+        ("min_count", Int),
+        ("client_name", Str),
+        ("client", Str),
+        ("cmid", Str),
+        ("client_time", Time),
+        ("vm", Bool),
+        ("license_status", Int),
+        ("minutes_left", Int),
+        ("act_id", Str),
+    ],
+};
+pub const HOST_DNS: TableDef = TableDef {
+    name: "host_dns",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("host", Str),
+        ("time", Time),
+        ("event_id", Int),
+        ("hresult", Str),
+        ("domain", Str),
+    ],
+};
+pub const SPP_ERRORS: TableDef = TableDef {
+    name: "spp_errors",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("computer", Str),
+        ("client", Str),
+        ("time", Time),
+        ("event_id", Int),
+        ("hresult", Str),
+        ("detail", Str),
+    ],
+};
+pub const SLMGR: TableDef = TableDef {
+    name: "slmgr",
+    columns: &[
+        ("source", Str),
+        ("computer", Str),
+        ("role", Str),
+        ("name", Str),
+        ("description", Str),
+        ("product_channel", Str),
+        ("partial_key", Str),
+        ("license_status", Str),
+        ("minutes_left", Int),
+        ("cmid", Str),
+        ("kms_host", Str),
+        ("kms_port", Int),
+        ("host_caching", Bool),
+        ("current_count", Int),
+        ("port", Int),
+        ("dns_publishing", Bool),
+        ("total_requests", Int),
+        ("failed_requests", Int),
+    ],
+};
+pub const ATTEMPTS: TableDef = TableDef {
+    name: "attempts",
+    columns: &[
+        ("client", Str),
+        ("computer", Str),
+        ("cmid", Str),
+        ("act_id", Str),
+        ("source", Str),
+        ("record_id", Int),
+        ("time", Time),
+        ("request_time", Time),
+        ("kms_host", Str),
+        ("request_hresult", Str),
+        ("response_time", Time),
+        ("response_source", Str),
+        ("response_record_id", Int),
+        ("response_hresult", Str),
+        ("activated", Bool),
+        ("current_count", Int),
+        ("min_count", Int),
+        ("host", Str),
+        ("host_time", Time),
+        ("host_hresult", Str),
+        ("host_source", Str),
+        ("host_record_id", Int),
+        ("host_log_covers", Bool),
+        ("skew_minutes", Float),
+        ("outcome", Str),
+        ("latest", Bool),
+    ],
+};
+pub const PARAMS: TableDef = TableDef {
+    name: "params",
+    columns: &[("name", Str), ("value", Float)],
+};
+pub const EXPECTED_HOSTS: TableDef = TableDef {
+    name: "expected_hosts",
+    columns: &[("name", Str), ("host", Str)],
+};
+
+pub const ALL: [&TableDef; 10] = [
+    &SOURCES,
+    &CLIENT_REQUESTS,
+    &CLIENT_RESPONSES,
+    &HOST_REQUESTS,
+    &HOST_DNS,
+    &SPP_ERRORS,
+    &SLMGR,
+    &ATTEMPTS,
+    &PARAMS,
+    &EXPECTED_HOSTS,
+];
+
+/// Builds a frame from rows laid out as `def` says.
+pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
+    let mut columns = Vec::with_capacity(def.columns.len());
+    for (k, (name, kind)) in def.columns.iter().enumerate() {
+        let cell = |r: &Vec<Val>| r.get(k).cloned();
+        let name: PlSmallStr = (*name).into();
+        let col = match kind {
+            Str => Column::new(
+                name,
+                rows.iter()
+                    .map(|r| match cell(r) {
+                        Some(Val::S(v)) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Int => Column::new(
+                name,
+                rows.iter()
+                    .map(|r| match cell(r) {
+                        Some(Val::I(v)) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Float => Column::new(
+                name,
+                rows.iter()
+                    .map(|r| match cell(r) {
+                        Some(Val::F(v)) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Bool => Column::new(
+                name,
+                rows.iter()
+                    .map(|r| match cell(r) {
+                        Some(Val::B(v)) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Time => Column::new(
+                name,
+                rows.iter()
+                    .map(|r| match cell(r) {
+                        Some(Val::T(v)) => v.map(|t| t.as_microsecond()),
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<i64>>>(),
+            )
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+        };
+        columns.push(col);
+    }
+    DataFrame::new(rows.len(), columns)
+}
+
+/// All tables of one analysis, by name.
+pub struct Tables {
+    pub frames: Vec<(&'static str, DataFrame)>,
+}
+
+impl Tables {
+    pub fn get(&self, name: &str) -> Option<&DataFrame> {
+        self.frames.iter().find(|(n, _)| *n == name).map(|(_, f)| f)
+    }
+
+    /// The same tables with no rows: what rule queries are validated against.
+    pub fn empty() -> PolarsResult<Tables> {
+        let frames = ALL
+            .iter()
+            .map(|d| Ok((d.name, frame(d, &[])?)))
+            .collect::<PolarsResult<_>>()?;
+        Ok(Tables { frames })
+    }
+}
+
+pub fn build(
+    bundle: &Ingested,
+    attempts: &[Attempt],
+    params: &Params,
+    expected_hosts: &[String],
+) -> PolarsResult<Tables> {
+    let mut creq = Vec::new();
+    let mut cresp = Vec::new();
+    let mut hreq = Vec::new();
+    let mut dns = Vec::new();
+    let mut spp = Vec::new();
+    for e in &bundle.events {
+        let src = s(&*e.source);
+        let rid = i(e.record_id as i64);
+        match &e.body {
+            KmsBody::ClientRequest(r) => creq.push(vec![
+                src,
+                rid,
+                s(&e.computer),
+                s(machine_id(&e.computer)),
+                t(e.time),
+                s(r.hresult.to_string()),
+                s(r.status_flags.to_string()),
+                os(r.kms_host.as_deref().map(machine_id)),
+                oi(r.kms_port),
+                s(r.cmid.as_str()),
+                Val::T(r.client_time),
+                b(r.vm),
+                i(r.license_status.code()),
+                i(r.minutes_left),
+                s(r.act_id.as_str()),
+                oi(r.min_count),
+            ]),
+            KmsBody::ClientResponse(r) => cresp.push(vec![
+                src,
+                rid,
+                s(&e.computer),
+                s(machine_id(&e.computer)),
+                t(e.time),
+                s(r.hresult.to_string()),
+                s(r.status_flags.to_string()),
+                b(r.activated),
+                i(r.current_count),
+                i(r.activation_interval),
+                i(r.renewal_interval),
+                Val::T(r.client_time),
+            ]),
+            KmsBody::HostRequest(h) => hreq.push(vec![
+                src,
+                rid,
+                s(machine_id(&e.computer)),
+                t(e.time),
+                s(h.hresult.to_string()),
+                i(h.min_count),
+                s(&h.client_name),
+                s(machine_id(&h.client_name)),
+                s(h.cmid.as_str()),
+                Val::T(h.client_time),
+                b(h.vm),
+                i(h.license_status.code()),
+                i(h.minutes_left),
+                s(h.act_id.as_str()),
+            ]),
+            KmsBody::DnsPublishFailed(d) => dns.push(vec![
+                src,
+                rid,
+                s(machine_id(&e.computer)),
+                t(e.time),
+                i(e.event_id),
+                s(d.hresult.to_string()),
+                s(domain_id(&d.domain)),
+            ]),
+            KmsBody::DnsPublishSucceeded(d) => dns.push(vec![
+                src,
+                rid,
+                s(machine_id(&e.computer)),
+                t(e.time),
+                i(e.event_id),
+                Val::S(None),
+                s(domain_id(&d.domain)),
+            ]),
+            KmsBody::SppError(x) => spp.push(vec![
+                src,
+                rid,
+                s(&e.computer),
+                s(machine_id(&e.computer)),
+                t(e.time),
+                i(e.event_id),
+                os(x.hresult.map(|h| h.to_string())),
+                os(x.detail.clone()),
+            ]),
+            _ => {}
+        }
+    }
+    let sources: Vec<Vec<Val>> = bundle
+        .sources
+        .iter()
+        .map(|r| {
+            let note = match &r.status {
+                Status::Read if r.is_damaged() => format!("{} damaged", r.tally.damaged),
+                Status::Read => String::new(),
+                Status::Skipped(why) => format!("skipped: {why}"),
+                Status::Unreadable(why) => format!("unreadable: {why}"),
+            };
+            vec![
+                s(&*r.source),
+                s(r.kind),
+                s(join(&r.tally.computers)),
+                s(join(&r.tally.channels)),
+                i(r.tally.records as i64),
+                i(r.tally.kms_events as i64),
+                Val::T(r.tally.first_time),
+                Val::T(r.tally.last_time),
+                i(r.tally.damaged as i64),
+                s(note),
+            ]
+        })
+        .collect();
+    let attempts: Vec<Vec<Val>> = attempts.iter().map(attempt_row).collect();
+    let params: Vec<Vec<Val>> = params
+        .iter()
+        .map(|(n, v)| vec![s(n), Val::F(Some(v))])
+        .collect();
+    let expected: Vec<Vec<Val>> = expected_hosts
+        .iter()
+        .map(|h| vec![s(h), s(machine_id(h))])
+        .collect();
+    let frames = vec![
+        ("sources", frame(&SOURCES, &sources)?),
+        ("client_requests", frame(&CLIENT_REQUESTS, &creq)?),
+        ("client_responses", frame(&CLIENT_RESPONSES, &cresp)?),
+        ("host_requests", frame(&HOST_REQUESTS, &hreq)?),
+        ("host_dns", frame(&HOST_DNS, &dns)?),
+        ("spp_errors", frame(&SPP_ERRORS, &spp)?),
+        ("slmgr", frame(&SLMGR, &[])?),
+        ("attempts", frame(&ATTEMPTS, &attempts)?),
+        ("params", frame(&PARAMS, &params)?),
+        ("expected_hosts", frame(&EXPECTED_HOSTS, &expected)?),
+    ];
+    Ok(Tables { frames })
+}
+
+fn attempt_row(a: &Attempt) -> Vec<Val> {
+    let (resp_time, resp_src, resp_rid, resp_hr, activated, count) = match &a.response {
+        Some((e, f)) => (
+            t(e.time),
+            s(&*e.source),
+            i(e.record_id as i64),
+            s(f.hresult.to_string()),
+            b(f.activated),
+            i(f.current_count),
+        ),
+        None => (
+            Val::T(None),
+            Val::S(None),
+            Val::I(None),
+            Val::S(None),
+            Val::B(None),
+            Val::I(None),
+        ),
+    };
+    let (host, host_time, host_hr, host_src, host_rid, skew) = match &a.host {
+        Some((e, h)) => (
+            s(&h.host),
+            t(e.time),
+            s(h.hresult.to_string()),
+            s(&*e.source),
+            i(e.record_id as i64),
+            Val::F(h.skew_minutes),
+        ),
+        None => (
+            Val::S(None),
+            Val::T(None),
+            Val::S(None),
+            Val::S(None),
+            Val::I(None),
+            Val::F(None),
+        ),
+    };
+    vec![
+        s(&a.client),
+        s(&a.computer),
+        s(&a.cmid),
+        s(&a.act_id),
+        s(&*a.request.source),
+        i(a.request.record_id as i64),
+        t(a.request.time),
+        t(a.request.time),
+        os(a.kms_host.clone()),
+        s(a.request_hresult.to_string()),
+        resp_time,
+        resp_src,
+        resp_rid,
+        resp_hr,
+        activated,
+        count,
+        oi(a.min_count),
+        host,
+        host_time,
+        host_hr,
+        host_src,
+        host_rid,
+        b(a.host_log_covers),
+        skew,
+        s(a.outcome.name()),
+        b(a.latest),
+    ]
+}
+
+fn join(set: &std::collections::BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
