@@ -39,6 +39,34 @@ pub enum Command {
     /// List, show or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a realistic KMS fleet bundle with injected faults and its ground-truth.json.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Folder to write the bundle into (one folder per machine).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 40)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 1)]
+    pub hosts: usize,
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// A fault to inject; repeat for several.
+    #[arg(long = "fault", value_enum)]
+    pub faults: Vec<crate::simulate::Fault>,
+    #[arg(long, value_enum, default_value = "xml")]
+    pub format: crate::simulate::SimFormat,
+    /// Unrelated events per KMS event in each Application log.
+    #[arg(long, default_value_t = 0)]
+    pub noise: u32,
+    /// Zip every third machine's folder, as some support engineers send them.
+    #[arg(long)]
+    pub zip_some: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +168,7 @@ pub fn run() -> ExitCode {
         Command::Events(args) => events(args),
         Command::Analyze(args) => analyze(args),
         Command::Rules(cmd) => rules_command(cmd),
+        Command::Simulate(args) => simulate(args),
     }
 }
 
@@ -386,5 +415,41 @@ fn rules_command(cmd: RulesCommand) -> ExitCode {
                 }
             }
         },
+    }
+}
+
+fn simulate(args: SimulateArgs) -> ExitCode {
+    if args.clients == 0 || args.days == 0 {
+        return fatal("--clients and --days must be at least 1");
+    }
+    let mut faults = args.faults.clone();
+    faults.sort();
+    faults.dedup();
+    let cfg = crate::simulate::SimConfig {
+        clients: args.clients,
+        hosts: args.hosts,
+        days: args.days,
+        seed: args.seed,
+        faults,
+        format: args.format,
+        noise: args.noise,
+        zip_some: args.zip_some,
+    };
+    match crate::simulate::simulate(&cfg, &args.out) {
+        Ok(w) => {
+            eprintln!(
+                "kmslens: wrote {} files ({} events, {:.1} MB) and ground-truth.json ({} expected findings) to {}",
+                w.files,
+                w.events,
+                w.bytes as f64 / 1e6,
+                w.truth.len(),
+                args.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fatal(format!(
+            "cannot write the bundle to {}: {e}",
+            args.out.display()
+        )),
     }
 }

@@ -11,5 +11,6 @@ pub mod kms;
 pub mod messages;
 pub mod report;
 pub mod rules;
+pub mod simulate;
 pub mod sources;
 pub mod tables;

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod event;
 pub mod hresult;
 pub mod ids;
+pub mod products;
 pub mod thresholds;
 pub mod values;
 

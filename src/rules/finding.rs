@@ -134,6 +134,8 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             }
         }
         subjects.retain(|_, v| !v.is_empty());
+        // ARRAY_AGG has no order: sort for stable reports.
+        subjects.values_mut().for_each(|v| v.sort());
         let mut evidence = Vec::new();
         for prefix in ["", "host_", "response_"] {
             let (src, rid, time) = (
@@ -163,7 +165,10 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
         evidence.truncate(MAX_EVIDENCE);
         let mut message = rule.message.clone();
         for p in super::placeholders(&rule.message) {
-            let vals: Vec<String> = cell(&p).iter().map(text).collect();
+            let mut vals: Vec<String> = cell(&p).iter().map(text).collect();
+            // Lists come from ARRAY_AGG, which has no order.
+            vals.sort();
+            vals.dedup();
             message = message.replace(&format!("{{{p}}}"), &vals.join(", "));
         }
         out.push(Finding {

@@ -47,3 +47,64 @@ pub fn utf16(text: &str, le: bool, bom: bool) -> Vec<u8> {
     }
     out
 }
+
+/// Simulates a bundle into a temporary folder.
+pub fn simulate(
+    cfg: &kmslens::simulate::SimConfig,
+) -> (tempfile::TempDir, Vec<kmslens::simulate::model::Truth>) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = kmslens::simulate::simulate(cfg, dir.path()).unwrap();
+    (dir, w.truth)
+}
+
+/// Runs the whole analysis with the built-in rules.
+pub fn analyze(paths: &[PathBuf], expected_hosts: &[&str]) -> kmslens::analysis::Analysis {
+    let (rules, errors) = kmslens::rules::load(&[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let req = kmslens::analysis::Request {
+        paths,
+        ingest: IngestOptions::default(),
+        rules: &rules,
+        params: kmslens::kms::thresholds::Params::default(),
+        expected_hosts: expected_hosts.iter().map(|s| s.to_string()).collect(),
+    };
+    kmslens::analysis::run(req, &ProgressBar::hidden()).unwrap()
+}
+
+/// Compares findings with ground truth: every truth item of a loaded rule is found (recall), and
+/// every finding at medium or above stands for a truth item (precision). Returns the mismatches.
+pub fn accuracy(
+    a: &kmslens::analysis::Analysis,
+    truth: &[kmslens::simulate::model::Truth],
+) -> Vec<String> {
+    use kmslens::rules::Severity;
+    let (rules, _) = kmslens::rules::load(&[]);
+    let loaded: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    let mut problems = Vec::new();
+    for t in truth.iter().filter(|t| loaded.contains(&t.rule.as_str())) {
+        let hit = a.findings.iter().any(|f| {
+            f.rule == t.rule
+                && f.subjects
+                    .get(t.subject.as_str())
+                    .is_some_and(|v| v.contains(&t.value))
+        });
+        if !hit {
+            problems.push(format!("missed: {} {}={}", t.rule, t.subject, t.value));
+        }
+    }
+    for f in a.findings.iter().filter(|f| f.severity >= Severity::Medium) {
+        let backed = truth.iter().any(|t| {
+            t.rule == f.rule
+                && f.subjects
+                    .get(t.subject.as_str())
+                    .is_some_and(|v| v.contains(&t.value))
+        });
+        if !backed {
+            problems.push(format!(
+                "false alarm: {} {:?}: {}",
+                f.rule, f.subjects, f.message
+            ));
+        }
+    }
+    problems
+}

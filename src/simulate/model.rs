@@ -1,0 +1,550 @@
+//! The fleet model: KMS hosts and clients living through `days` days, following §8 (thresholds,
+//! 30-day count window, 120-minute retries, 7-day renewals, daily SRV publishing), with faults
+//! changing the model the way they happen in reality.
+
+use super::rng::Rng;
+use super::{Fault, SimConfig};
+use crate::kms::hresult::Hresult;
+use crate::kms::ids;
+use crate::kms::products::{self, Product};
+use jiff::{SignedDuration, Timestamp};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+pub const DOMAIN: &str = "contoso.com";
+pub const ROGUE_HOST: &str = "kms-test.contoso.com";
+const SKEW: SignedDuration = SignedDuration::from_hours(5);
+const SPP_SOURCE: &str = "Software Protection Platform Service";
+/// A product newer than the hosts' KMS key covers (rejected-product fault).
+const UNCOVERED_PRODUCT: Product = Product {
+    act_id: "2c060131-0e43-4e01-adc1-cf5ad1100da8",
+    name: "a product newer than the host key",
+    min_count: 5,
+};
+
+/// One event as a log holds it.
+#[derive(Clone, Debug)]
+pub struct SimEvent {
+    pub time: Timestamp,
+    pub provider: &'static str,
+    pub source_name: &'static str,
+    pub event_id: u16,
+    pub qualifiers: u16,
+    pub level: u8,
+    pub data: Vec<String>,
+    pub binary: Option<Vec<u8>>,
+}
+
+/// One log file of one machine.
+#[derive(Clone, Debug)]
+pub struct SimLog {
+    /// FQDN of the machine.
+    pub machine: String,
+    pub channel: &'static str,
+    pub events: Vec<SimEvent>,
+}
+
+/// A finding a correct analysis must report.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Truth {
+    pub rule: String,
+    pub subject: String,
+    pub value: String,
+}
+
+pub struct Fleet {
+    pub logs: Vec<SimLog>,
+    pub truth: Vec<Truth>,
+}
+
+struct Client {
+    fqdn: String,
+    id: String,
+    cmid: String,
+    product: Product,
+    /// Hosts it may ask (DNS), and the one it sticks to once activated (host caching).
+    host: Option<usize>,
+    blocked: bool,
+    skewed: bool,
+    activated_at: Option<Timestamp>,
+    grace_start: Timestamp,
+    last_error: Hresult,
+    app: Vec<SimEvent>,
+    /// Outcome of the latest attempt: (host index, count echoed, activated).
+    last: Option<(usize, u32, bool)>,
+    /// Every host it sent a request to.
+    used_hosts: Vec<usize>,
+}
+
+struct Host {
+    fqdn: String,
+    id: String,
+    in_bundle: bool,
+    /// CMID → last request time (30-day window).
+    seen: HashMap<String, Timestamp>,
+    kms_log: Vec<SimEvent>,
+    app: Vec<SimEvent>,
+    best_echo: HashMap<u32, u32>,
+}
+
+fn ev(time: Timestamp, event_id: u16, qualifiers: u16, data: Vec<String>) -> SimEvent {
+    SimEvent {
+        time,
+        provider: ids::PROVIDER_SPP,
+        source_name: SPP_SOURCE,
+        event_id,
+        qualifiers,
+        level: 4,
+        data,
+        binary: None,
+    }
+}
+
+fn client_time_padded(t: Timestamp) -> String {
+    t.strftime("%Y/%m/%d %H:%M").to_string()
+}
+
+fn client_time_host(t: Timestamp) -> String {
+    let z = t.to_zoned(jiff::tz::TimeZone::UTC);
+    format!(
+        "{}/{}/{} {}:{:02}",
+        z.year(),
+        z.month(),
+        z.day(),
+        z.hour(),
+        z.minute()
+    )
+}
+
+fn ms(n: u64) -> SignedDuration {
+    SignedDuration::from_millis(n as i64)
+}
+
+pub fn build(cfg: &SimConfig) -> Fleet {
+    let mut rng = Rng::new(cfg.seed);
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let start: Timestamp = "2026-10-01T06:00:00Z".parse().unwrap();
+    let end = start + SignedDuration::from_hours(24 * cfg.days as i64);
+    let n_hosts = if has(Fault::SplitCount) {
+        cfg.hosts.max(2)
+    } else {
+        cfg.hosts.max(1)
+    };
+    let n_clients = if has(Fault::InsufficientCount) {
+        cfg.clients.min(20)
+    } else {
+        cfg.clients
+    };
+
+    let mut hosts: Vec<Host> = (0..n_hosts)
+        .map(|k| {
+            let fqdn = format!("kms{:02}.{DOMAIN}", k + 1);
+            Host {
+                id: crate::kms::values::machine_id(&fqdn),
+                fqdn,
+                in_bundle: true,
+                seen: HashMap::new(),
+                kms_log: vec![],
+                app: vec![],
+                best_echo: HashMap::new(),
+            }
+        })
+        .collect();
+    if has(Fault::RogueHost) {
+        hosts.push(Host {
+            fqdn: ROGUE_HOST.into(),
+            id: crate::kms::values::machine_id(ROGUE_HOST),
+            in_bundle: false,
+            seen: HashMap::new(),
+            kms_log: vec![],
+            app: vec![],
+            best_echo: HashMap::new(),
+        });
+    }
+    let rogue = has(Fault::RogueHost).then(|| hosts.len() - 1);
+
+    // Host start: service events, then SRV publishing every 24 h.
+    for (k, h) in hosts.iter_mut().enumerate() {
+        let boot = start - SignedDuration::from_hours(2) + ms(rng.range(0, 600_000));
+        h.app.push(SimEvent {
+            level: 0,
+            ..ev(boot, 902, 16384, vec!["10.0.20348.2527".into()])
+        });
+        let mut t = boot + ms(rng.range(20_000, 90_000));
+        while t < end {
+            if has(Fault::DnsPublish) && k == 0 {
+                h.app.push(ev(
+                    t,
+                    ids::DNS_PUBLISH_FAILED,
+                    16384,
+                    vec!["0x80072338".into(), DOMAIN.into()],
+                ));
+            } else {
+                h.app.push(ev(
+                    t,
+                    ids::DNS_PUBLISH_SUCCEEDED,
+                    16384,
+                    vec![DOMAIN.into()],
+                ));
+            }
+            t += SignedDuration::from_hours(24) + ms(rng.range(0, 5_000));
+        }
+    }
+
+    let mut clients: Vec<Client> = (0..n_clients)
+        .map(|i| {
+            let server = i % 5 == 4;
+            let fqdn = if server {
+                format!("SRV{:03}.{DOMAIN}", i + 1)
+            } else {
+                format!("PC{:03}.{DOMAIN}", i + 1)
+            };
+            let product = if has(Fault::RejectedProduct) && i % 9 == 5 {
+                UNCOVERED_PRODUCT
+            } else if server {
+                if i % 2 == 0 {
+                    products::WINDOWS_SERVER
+                } else {
+                    products::WINDOWS_SERVER_CLOUD
+                }
+            } else {
+                products::WINDOWS_ENTERPRISE
+            };
+            Client {
+                id: crate::kms::values::machine_id(&fqdn),
+                fqdn,
+                cmid: rng.guid(),
+                product,
+                host: None,
+                blocked: has(Fault::NoResponse) && i % 10 == 7,
+                skewed: has(Fault::ClockSkew) && i % 12 == 3,
+                activated_at: None,
+                grace_start: start,
+                last_error: Hresult::S_OK,
+                app: vec![],
+                last: None,
+                used_hosts: vec![],
+            }
+        })
+        .collect();
+    if has(Fault::DupCmid) && clients.len() > 8 {
+        // Three machines deployed from an image that was not generalized.
+        let shared = clients[5].cmid.clone();
+        for c in clients.iter_mut().skip(6).take(2) {
+            c.cmid = shared.clone();
+        }
+    }
+    if has(Fault::SplitCount) {
+        // Each site's clients find only their own site's host (site-specific SRV records).
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.host = Some(i % n_hosts);
+        }
+    }
+    if let Some(r) = rogue {
+        // A quarter of the clients find the rogue host through DNS.
+        for (i, c) in clients.iter_mut().enumerate() {
+            if i % 4 == 1 {
+                c.host = Some(r);
+            }
+        }
+    }
+
+    let any_client_os = clients.iter().any(|c| c.product.min_count == 25);
+    // Requests in time order across the fleet: the host's count depends on who came before.
+    let mut queue: BinaryHeap<Reverse<(Timestamp, usize)>> = BinaryHeap::new();
+    for i in 0..clients.len() {
+        queue.push(Reverse((start + ms(rng.range(0, 20 * 3_600_000)), i)));
+    }
+    while let Some(Reverse((t, i))) = queue.pop() {
+        if t >= end {
+            continue;
+        }
+        let real_hosts = if rogue.is_some() {
+            hosts.len() - 1
+        } else {
+            hosts.len()
+        };
+        let c = &mut clients[i];
+        // DNS gives a random host among the published ones; a caching client keeps its host.
+        let k = match c.host {
+            Some(k) => k,
+            None => rng.range(0, real_hosts as u64) as usize,
+        };
+        if c.activated_at.is_some() {
+            c.host = Some(k);
+        }
+        if !c.used_hosts.contains(&k) {
+            c.used_hosts.push(k);
+        }
+        let clock = if c.skewed { t + SKEW } else { t };
+        let (status, minutes) = match c.activated_at {
+            Some(a) => (
+                1u32,
+                (180 * 1440 - (t.duration_since(a).as_secs() / 60)).max(0),
+            ),
+            None => (
+                2u32,
+                (30 * 1440 - (t.duration_since(c.grace_start).as_secs() / 60)).max(0),
+            ),
+        };
+        let host_fqdn = hosts[k].fqdn.clone();
+        let info = format!(
+            "{}, 0x00000000, {host_fqdn}:1688, {}, {}, 0, {status}, {minutes}, {}, {}",
+            c.last_error,
+            c.cmid,
+            client_time_padded(clock),
+            c.product.act_id,
+            c.product.min_count
+        );
+        c.app
+            .push(ev(clock, ids::CLIENT_REQUEST, 16384, vec![info]));
+        if c.blocked {
+            // TCP 1688 blocked: nothing reaches the host, nothing comes back.
+            c.last_error = Hresult(0xC004_F074);
+            c.last = None;
+            queue.push(Reverse((
+                t + SignedDuration::from_mins(120) + ms(rng.range(0, 60_000)),
+                i,
+            )));
+            continue;
+        }
+        let h = &mut hosts[k];
+        let host_time = t + ms(rng.range(150, 900));
+        let host_hr = if c.skewed {
+            Hresult(0xC004_F06C)
+        } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
+            Hresult(0xC004_F042)
+        } else {
+            Hresult::S_OK
+        };
+        if host_hr.is_success() {
+            h.seen.insert(c.cmid.clone(), t);
+        }
+        let window = SignedDuration::from_hours(24 * 30);
+        let count = h
+            .seen
+            .values()
+            .filter(|s| t.duration_since(**s) <= window)
+            .count() as u32;
+        // The count cache holds 50 CMIDs, 10 on a host that serves only servers (§8).
+        let cap = if any_client_os { 50 } else { 10 };
+        let h = &mut hosts[k];
+        let echo = count.min(cap).min(2 * c.product.min_count);
+        let fields = [
+            if host_hr.is_success() {
+                "0x0".to_string()
+            } else {
+                host_hr.to_string()
+            },
+            c.product.min_count.to_string(),
+            c.fqdn.clone(),
+            c.cmid.clone(),
+            client_time_host(clock),
+            "0".into(),
+            status.to_string(),
+            minutes.to_string(),
+            c.product.act_id.to_string(),
+        ];
+        let mut data = vec![fields.join(",")];
+        data.extend(fields);
+        h.kms_log.push(SimEvent {
+            source_name: "KmsRequests",
+            ..ev(host_time, ids::HOST_REQUEST, 16384, data)
+        });
+        let activated = host_hr.is_success() && echo >= c.product.min_count;
+        let resp_hr = if host_hr.is_success() {
+            Hresult::S_OK
+        } else {
+            host_hr
+        };
+        let resp = format!(
+            "{resp_hr}, 0x00000000, {}, 0, {echo}, 120, 10080, {}",
+            u8::from(activated),
+            client_time_padded(clock)
+        );
+        c.app.push(ev(
+            clock + ms(rng.range(950, 1500)),
+            ids::CLIENT_RESPONSE,
+            16384,
+            vec![resp],
+        ));
+        let best = h.best_echo.entry(c.product.min_count).or_default();
+        *best = (*best).max(echo);
+        c.last = Some((k, echo, activated));
+        let next = if activated {
+            c.activated_at = Some(t);
+            c.last_error = Hresult::S_OK;
+            SignedDuration::from_mins(10080)
+        } else {
+            c.last_error = if !host_hr.is_success() {
+                host_hr
+            } else {
+                Hresult(0xC004_F038)
+            };
+            SignedDuration::from_mins(120)
+        };
+        queue.push(Reverse((t + next + ms(rng.range(0, 60_000)), i)));
+    }
+
+    let truth = truth(cfg, &clients, &hosts, rogue);
+    let mut logs = Vec::new();
+    for h in hosts.into_iter().filter(|h| h.in_bundle) {
+        let mut kms_log = h.kms_log;
+        if has(Fault::LogWrapped) {
+            // The log is too small for the period: only the last fifth of it is left.
+            let keep_from = start + SignedDuration::from_hours((24 * cfg.days as i64 * 4) / 5);
+            kms_log.retain(|e| e.time >= keep_from);
+        }
+        if has(Fault::Tampered) {
+            // A foreign event planted in the KMS log (SharpEventPersist style, §10).
+            kms_log.push(SimEvent {
+                time: start + SignedDuration::from_hours(30),
+                provider: "Persistence",
+                source_name: "Persistence",
+                event_id: 1337,
+                qualifiers: 0,
+                level: 4,
+                data: vec!["FCE8820000006089E531C0648B50308B520C8B5214".into()],
+                binary: Some(vec![0xFC, 0xE8, 0x82, 0, 0, 0, 0x60, 0x89]),
+            });
+        }
+        logs.push(SimLog {
+            machine: h.fqdn.clone(),
+            channel: ids::CHANNEL_KMS,
+            events: kms_log,
+        });
+        logs.push(SimLog {
+            machine: h.fqdn,
+            channel: "Application",
+            events: h.app,
+        });
+    }
+    for c in clients {
+        logs.push(SimLog {
+            machine: c.fqdn,
+            channel: "Application",
+            events: c.app,
+        });
+    }
+    for log in &mut logs {
+        log.events.sort_by_key(|e| e.time);
+    }
+    Fleet { logs, truth }
+}
+
+fn t(rule: &str, subject: &str, value: &str) -> Truth {
+    Truth {
+        rule: rule.into(),
+        subject: subject.into(),
+        value: value.into(),
+    }
+}
+
+/// What a correct analysis must find, from what the model did.
+fn truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], rogue: Option<usize>) -> Vec<Truth> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let mut out = Vec::new();
+    if has(Fault::DupCmid) {
+        let mut by_cmid: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in clients {
+            *by_cmid.entry(&c.cmid).or_default() += 1;
+        }
+        for (cmid, n) in by_cmid {
+            if n > 1 {
+                out.push(t("KMS-DUP-CMID", "cmid", cmid));
+            }
+        }
+    }
+    for c in clients.iter().filter(|c| c.blocked && !c.app.is_empty()) {
+        if c.app.len() >= 2 {
+            out.push(t("KMS-NO-RESPONSE", "client", &c.id));
+        }
+        // Only a host whose log is in the bundle can show that it never saw the requests.
+        if c.used_hosts.iter().any(|k| hosts[*k].in_bundle) {
+            out.push(t("KMS-HOST-NOT-LOGGED", "client", &c.id));
+        }
+    }
+    if let Some(r) = rogue
+        && clients.iter().any(|c| c.host == Some(r))
+    {
+        out.push(t("KMS-ROGUE-HOST", "kms_host", &hosts[r].id));
+    }
+    if has(Fault::DnsPublish) {
+        out.push(t("KMS-DNS-PUBLISH-FAILED", "host", &hosts[0].id));
+    }
+    for c in clients
+        .iter()
+        .filter(|c| c.skewed && !c.blocked && !c.app.is_empty())
+    {
+        out.push(t("KMS-CLOCK-SKEW", "client", &c.id));
+    }
+    if has(Fault::RejectedProduct) {
+        let mut rejecting: Vec<&str> = clients
+            .iter()
+            .filter(|c| c.product.act_id == UNCOVERED_PRODUCT.act_id && !c.blocked && !c.skewed)
+            .flat_map(|c| {
+                c.used_hosts
+                    .iter()
+                    .filter(|k| hosts[**k].in_bundle)
+                    .map(|k| hosts[*k].id.as_str())
+            })
+            .collect();
+        rejecting.sort();
+        rejecting.dedup();
+        for h in rejecting {
+            out.push(t("KMS-REQUEST-REJECTED", "host", h));
+        }
+    }
+    // Hosts whose clients are still refused for want of count at their latest attempt.
+    let mut short: Vec<&str> = clients
+        .iter()
+        .filter(|c| !c.skewed && c.product.act_id != UNCOVERED_PRODUCT.act_id)
+        .filter_map(|c| {
+            c.last
+                .filter(|(_, echo, act)| !act && *echo < c.product.min_count)
+                .map(|(k, _, _)| hosts[k].id.as_str())
+        })
+        .collect();
+    short.sort();
+    short.dedup();
+    for h in short {
+        out.push(t("KMS-INSUFFICIENT-COUNT", "kms_host", h));
+    }
+    // Split: per product group, several hosts asked, none echoing the minimum, while the group's
+    // clients would reach it.
+    let mut groups: BTreeMap<u32, (Vec<usize>, std::collections::BTreeSet<&str>)> = BTreeMap::new();
+    for c in clients.iter().filter(|c| !c.app.is_empty()) {
+        let g = groups.entry(c.product.min_count).or_default();
+        for k in &c.used_hosts {
+            if !g.0.contains(k) {
+                g.0.push(*k);
+            }
+        }
+        g.1.insert(&c.cmid);
+    }
+    for (min, (hs, fleet)) in &groups {
+        let best = hs
+            .iter()
+            .map(|k| hosts[*k].best_echo.get(min).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        if hs.len() >= 2 && best < *min && fleet.len() >= *min as usize {
+            for k in hs {
+                out.push(t("KMS-SPLIT-COUNT", "kms_host", &hosts[*k].id));
+            }
+        }
+    }
+    if has(Fault::LogWrapped) {
+        for h in hosts.iter().filter(|h| h.in_bundle) {
+            out.push(t("KMS-LOG-COVERAGE", "host", &h.id));
+        }
+    }
+    if has(Fault::Tampered) {
+        for h in hosts.iter().filter(|h| h.in_bundle) {
+            out.push(t("KMS-LOG-TAMPERED", "host", &h.id));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

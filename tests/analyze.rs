@@ -1,0 +1,187 @@
+//! The analysis on simulated fleets with known ground truth: each fault alone and several
+//! together give exactly the expected findings; a healthy fleet gives none.
+
+mod common;
+
+use common::*;
+use kmslens::rules::Severity;
+use kmslens::simulate::{Fault, SimConfig};
+
+fn run(
+    cfg: SimConfig,
+) -> (
+    kmslens::analysis::Analysis,
+    Vec<kmslens::simulate::model::Truth>,
+) {
+    let (dir, truth) = simulate(&cfg);
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    (a, truth)
+}
+
+#[test]
+fn a_healthy_fleet_of_40_clients_over_30_days_has_no_finding() {
+    let (a, truth) = run(SimConfig {
+        clients: 40,
+        days: 30,
+        ..SimConfig::default()
+    });
+    assert!(truth.is_empty());
+    assert_eq!(a.clients().len(), 40);
+    assert!(
+        a.attempts
+            .iter()
+            .filter(|x| x.latest)
+            .all(|x| x.outcome == kmslens::correlate::Outcome::Activated)
+    );
+    let serious: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .map(|f| &f.message)
+        .collect();
+    assert!(serious.is_empty(), "{serious:#?}");
+}
+
+#[test]
+fn each_fault_alone_gives_its_ground_truth() {
+    for (fault, hosts) in [
+        (Fault::DupCmid, 1),
+        (Fault::NoResponse, 1),
+        (Fault::RogueHost, 1),
+        (Fault::SplitCount, 2),
+        (Fault::DnsPublish, 1),
+        (Fault::InsufficientCount, 1),
+        (Fault::ClockSkew, 1),
+        (Fault::RejectedProduct, 1),
+        (Fault::LogWrapped, 1),
+    ] {
+        let (a, truth) = run(SimConfig {
+            hosts,
+            faults: vec![fault],
+            seed: 7,
+            ..SimConfig::default()
+        });
+        assert!(!truth.is_empty(), "{fault:?} produced no ground truth");
+        let problems = accuracy(&a, &truth);
+        assert!(problems.is_empty(), "{fault:?}: {problems:#?}");
+    }
+}
+
+#[test]
+fn several_faults_together() {
+    let faults = vec![
+        Fault::DupCmid,
+        Fault::NoResponse,
+        Fault::DnsPublish,
+        Fault::ClockSkew,
+        Fault::RejectedProduct,
+    ];
+    let (a, truth) = run(SimConfig {
+        clients: 60,
+        faults,
+        seed: 11,
+        ..SimConfig::default()
+    });
+    let rules: std::collections::BTreeSet<&str> = truth.iter().map(|t| t.rule.as_str()).collect();
+    assert!(rules.len() >= 6, "{rules:?}");
+    let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    let faults = vec![Fault::RogueHost, Fault::SplitCount, Fault::NoResponse];
+    let (a, truth) = run(SimConfig {
+        clients: 44,
+        hosts: 2,
+        faults,
+        seed: 3,
+        ..SimConfig::default()
+    });
+    let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_wrapped_host_log_does_not_make_old_requests_look_lost() {
+    // The host log holds only the last fifth of the month: requests before it are not evidence.
+    let (a, _) = run(SimConfig {
+        faults: vec![Fault::LogWrapped, Fault::NoResponse],
+        seed: 5,
+        ..SimConfig::default()
+    });
+    let blocked: Vec<_> = a.attempts.iter().filter(|x| x.host.is_none()).collect();
+    assert!(
+        blocked.iter().any(|x| !x.host_log_covers),
+        "requests before the log starts are not covered"
+    );
+    for f in a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-HOST-NOT-LOGGED")
+    {
+        let client = &f.subjects["client"][0];
+        assert!(
+            blocked
+                .iter()
+                .any(|x| &x.client == client && x.host_log_covers)
+        );
+    }
+    // Unblocked clients whose requests predate the log are not reported.
+    assert!(
+        a.findings
+            .iter()
+            .filter(|f| f.rule == "KMS-HOST-NOT-LOGGED")
+            .count()
+            <= 4
+    );
+}
+
+#[test]
+fn zipping_folders_does_not_change_the_findings() {
+    let cfg = SimConfig {
+        faults: vec![Fault::DupCmid, Fault::NoResponse, Fault::DnsPublish],
+        seed: 9,
+        ..SimConfig::default()
+    };
+    let (plain, _) = run(cfg.clone());
+    let (zipped, _) = run(SimConfig {
+        zip_some: true,
+        ..cfg
+    });
+    let key = |a: &kmslens::analysis::Analysis| -> Vec<(String, String, String)> {
+        a.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.clone(),
+                    format!("{:?}", f.subjects),
+                    f.message.clone(),
+                )
+            })
+            .collect()
+    };
+    assert!(!plain.findings.is_empty());
+    assert_eq!(key(&plain), key(&zipped));
+    assert!(zipped.bundle.sources.iter().any(|s| s.kind == "zip"));
+}
+
+#[test]
+fn expected_hosts_make_other_hosts_rogue() {
+    let (dir, _) = simulate(&SimConfig {
+        clients: 30,
+        hosts: 2,
+        seed: 2,
+        ..SimConfig::default()
+    });
+    let a = analyze(&[dir.path().to_path_buf()], &["kms01.contoso.com"]);
+    let rogue: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-ROGUE-HOST")
+        .collect();
+    assert_eq!(rogue.len(), 1);
+    assert_eq!(rogue[0].subjects["kms_host"], vec!["kms02".to_string()]);
+    let a = analyze(
+        &[dir.path().to_path_buf()],
+        &["KMS01.contoso.com.", "kms02"],
+    );
+    assert!(a.findings.iter().all(|f| f.rule != "KMS-ROGUE-HOST"));
+}

@@ -1,0 +1,302 @@
+//! `kmslens analyze` and `kmslens rules` as a user runs them: report shapes, exit codes, rule
+//! files written by users.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn kmslens() -> Command {
+    Command::cargo_bin("kmslens").unwrap()
+}
+
+fn samples() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn json_report(args: &[&str]) -> (Value, i32) {
+    let out = kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+#[test]
+fn samples_show_at_least_three_findings_with_evidence_and_exit_1() {
+    let out = kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for rule in [
+        "KMS-DUP-CMID",
+        "KMS-NO-RESPONSE",
+        "KMS-HOST-NOT-LOGGED",
+        "KMS-INSUFFICIENT-COUNT",
+        "KMS-DNS-PUBLISH-FAILED",
+    ] {
+        assert!(text.contains(rule), "{rule} missing:\n{text}");
+    }
+    assert!(
+        text.contains("Analysed: 8 sources (7 xml, 1 zip)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("samples/PC03/Application.xml record 1200 at 2026-11-02 11:14:05Z"),
+        "{text}"
+    );
+    assert!(text.contains("What to do:") && text.contains("Why it matters:"));
+    assert!(!text.contains("\x1b["), "no colour when piped");
+}
+
+#[test]
+fn json_report_has_the_v1_shape() {
+    let (r, code) = json_report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(r["schema"], "kmslens/report/v1");
+    assert!(r["generated"].as_str().unwrap().ends_with('Z'));
+    let inputs = &r["inputs"];
+    assert_eq!(inputs["sources"].as_array().unwrap().len(), 8);
+    assert_eq!(inputs["hosts"], serde_json::json!(["kms01"]));
+    assert_eq!(inputs["clients"].as_array().unwrap().len(), 5);
+    assert!(inputs["time_span"]["first"].is_string() && inputs["time_span"]["last"].is_string());
+    assert!(inputs["diagnostics"].is_array());
+    for sev in ["critical", "high", "medium", "low", "info"] {
+        assert!(r["summary"][sev].is_u64(), "{sev}");
+    }
+    let findings = r["findings"].as_array().unwrap();
+    assert!(findings.len() >= 3);
+    assert_eq!(
+        r["summary"]["high"].as_u64().unwrap() + r["summary"]["medium"].as_u64().unwrap(),
+        findings.len() as u64
+    );
+    for f in findings {
+        for key in [
+            "rule",
+            "severity",
+            "title",
+            "message",
+            "subjects",
+            "evidence",
+            "explanation",
+            "remediation",
+        ] {
+            assert!(f.get(key).is_some(), "{key} in {f}");
+        }
+        assert!(f["rule"].as_str().unwrap().starts_with("KMS-"));
+        for (k, v) in f["subjects"].as_object().unwrap() {
+            assert!(
+                ["client", "cmid", "host", "kms_host", "domain"].contains(&k.as_str()),
+                "{k}"
+            );
+            assert!(!v.as_array().unwrap().is_empty());
+        }
+        for e in f["evidence"].as_array().unwrap() {
+            assert!(e["source"].as_str().unwrap().contains("samples"));
+            assert!(e["record_id"].as_u64().unwrap() > 0);
+            assert!(e["time"].is_string());
+        }
+    }
+    let dup = findings
+        .iter()
+        .find(|f| f["rule"] == "KMS-DUP-CMID")
+        .unwrap();
+    assert_eq!(
+        dup["subjects"]["client"],
+        serde_json::json!(["pc03", "pc04"])
+    );
+    assert_eq!(
+        dup["subjects"]["cmid"],
+        serde_json::json!(["9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4"])
+    );
+    assert_eq!(dup["severity"], "high");
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    assert_eq!(json_report(&["--fail-on", "never"]).1, 0);
+    assert_eq!(json_report(&["--fail-on", "critical"]).1, 0);
+    assert_eq!(json_report(&["--fail-on", "medium"]).1, 1);
+    kmslens().args(["analyze", "/nonexistent"]).assert().code(2);
+    kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--set", "skew=1"])
+        .assert()
+        .code(2);
+    kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--fail-on", "sometimes"])
+        .assert()
+        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = dir.path().join("fleet");
+    kmslens()
+        .args(["simulate", "--clients", "30", "--days", "10", "--out"])
+        .arg(&healthy)
+        .assert()
+        .success();
+    kmslens().arg("analyze").arg(&healthy).assert().code(0);
+}
+
+#[test]
+fn a_malformed_rule_is_named_and_the_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad-toml.toml"),
+        "id = \"BAD-TOML\"\ntitle = ",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad-column.toml"),
+        "id = \"BAD-COLUMN\"\ntitle = \"t\"\nseverity = \"low\"\nexplanation = \"e\"\nmessage = \"m\"\nquery = \"SELECT nope FROM attempts\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("my-vm-clients.toml"),
+        "id = \"MY-VM-CLIENTS\"\ntitle = \"Virtual clients\"\nseverity = \"info\"\nexplanation = \"VMs\"\nmessage = \"{n} requests from {client}\"\nquery = \"SELECT client, COUNT(*) AS n FROM client_requests WHERE NOT vm GROUP BY client ORDER BY client LIMIT 1\"\n",
+    )
+    .unwrap();
+    let out = kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "json", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("bad-toml.toml") && stderr.contains("bad-column.toml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nope"), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"MY-VM-CLIENTS") && rules.contains(&"KMS-DUP-CMID"),
+        "{rules:?}"
+    );
+
+    let check = kmslens()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let text = String::from_utf8(check.stdout).unwrap();
+    assert!(
+        text.contains("FAIL") && text.contains("ok ") && text.contains("MY-VM-CLIENTS"),
+        "{text}"
+    );
+    kmslens()
+        .args([
+            "rules",
+            "check",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_user_rule_overrides_a_builtin_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/kms-dns-publish-failed.toml"
+    ))
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kms-dns-publish-failed.toml"),
+        builtin.replace("severity = \"medium\"", "severity = \"low\""),
+    )
+    .unwrap();
+    let out = kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "json", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dns = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "KMS-DNS-PUBLISH-FAILED")
+        .unwrap();
+    assert_eq!(dns["severity"], "low");
+    let list = kmslens()
+        .args(["rules", "list", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(list.stdout)
+            .unwrap()
+            .contains("KMS-DNS-PUBLISH-FAILED   low")
+    );
+    let show = kmslens()
+        .args(["rules", "show", "kms-dup-cmid"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(show.stdout)
+            .unwrap()
+            .contains("sysprep /generalize")
+    );
+    kmslens()
+        .args(["rules", "show", "KMS-NOPE"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn rules_that_need_a_host_log_say_they_did_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        samples().join("PC01/Application.xml"),
+        dir.path().join("app.xml"),
+    )
+    .unwrap();
+    let out = kmslens()
+        .arg("analyze")
+        .arg(dir.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nc = r["not_checked"].as_array().unwrap();
+    assert!(
+        nc.iter().any(|n| n["rule"] == "KMS-REQUEST-REJECTED"
+            && n["reason"].as_str().unwrap().contains("no KMS host log")),
+        "{nc:?}"
+    );
+    assert!(
+        nc.iter().any(|n| n["rule"] == "KMS-DNS-PUBLISH-FAILED"),
+        "{nc:?}"
+    );
+    let text = kmslens().arg("analyze").arg(dir.path()).output().unwrap();
+    assert!(
+        String::from_utf8(text.stdout)
+            .unwrap()
+            .contains("Not checked (the bundle cannot show it):")
+    );
+}
