@@ -10,6 +10,9 @@ writes either shape:
   wevtutil  : a stream of <Event> elements without a root, single-quoted attributes, UTF-8
   viewer    : <?xml ...?><Events> root, double-quoted attributes, UTF-16LE with BOM
 
+It first checks what python-evtx can check: the file header (magic, version, CRC32), each
+chunk's header and data CRC32s, each record's two size fields; any failure exits 1.
+
 usage: export-xml-python-evtx.py (wevtutil|viewer) IN.evtx OUT.xml
 """
 import re
@@ -59,6 +62,18 @@ def main():
     quote = "'" if shape == "wevtutil" else '"'
     events = []
     with evtx.Evtx(src) as log:
+        problems = []
+        fh = log.get_file_header()
+        if not fh.verify():
+            problems.append("file header does not verify (magic, version 3.1, block size, CRC32)")
+        for n, chunk in enumerate(fh.chunks()):
+            if not chunk.verify():
+                problems.append(f"chunk {n}: header or data CRC32 mismatch")
+            for record in chunk.records():
+                if not record.verify():
+                    problems.append(f"record {record.record_num()}: size fields differ")
+        if problems:
+            sys.exit(f"{src}: " + "; ".join(problems))
         for record in log.records():
             root = ET.fromstring(record.xml())
             body = "".join(element(c, quote) for c in root)

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use kmslens::rules::Severity;
-use kmslens::simulate::{Fault, SimConfig};
+use kmslens::simulate::{Fault, SimConfig, SimFormat};
 
 fn run(
     cfg: SimConfig,
@@ -55,15 +55,21 @@ fn each_fault_alone_gives_its_ground_truth() {
         (Fault::RejectedProduct, 1),
         (Fault::LogWrapped, 1),
     ] {
-        let (a, truth) = run(SimConfig {
-            hosts,
-            faults: vec![fault],
-            seed: 7,
-            ..SimConfig::default()
-        });
-        assert!(!truth.is_empty(), "{fault:?} produced no ground truth");
-        let problems = accuracy(&a, &truth);
-        assert!(problems.is_empty(), "{fault:?}: {problems:#?}");
+        for format in [SimFormat::Xml, SimFormat::Evtx] {
+            let (a, truth) = run(SimConfig {
+                hosts,
+                faults: vec![fault],
+                seed: 7,
+                format,
+                ..SimConfig::default()
+            });
+            assert!(!truth.is_empty(), "{fault:?} produced no ground truth");
+            let problems = accuracy(&a, &truth);
+            assert!(
+                problems.is_empty(),
+                "{fault:?} in {format:?}: {problems:#?}"
+            );
+        }
     }
 }
 
@@ -93,6 +99,7 @@ fn several_faults_together() {
         hosts: 2,
         faults,
         seed: 3,
+        format: SimFormat::Mixed,
         ..SimConfig::default()
     });
     let problems = accuracy(&a, &truth);

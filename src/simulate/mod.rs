@@ -2,10 +2,14 @@
 //! benchmarks. `model` lives the fleet through its days; `xml` writes each machine's logs the way
 //! support collects them; `ground-truth.json` says what a correct analysis must find.
 
+pub mod evtx;
 pub mod model;
 pub mod rng;
 pub mod xml;
 
+use model::Fleet;
+use rng::Rng;
+use std::io::Write;
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
@@ -35,7 +39,12 @@ pub enum Fault {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SimFormat {
+    /// `.evtx` files, as `wevtutil epl` or a copy of `winevt\Logs` gives them.
+    Evtx,
+    /// Exported XML, half wevtutil streams, half Event Viewer files.
     Xml,
+    /// One machine in three as EVTX, the others as XML.
+    Mixed,
 }
 
 #[derive(Clone, Debug)]
@@ -78,9 +87,76 @@ pub struct Written {
 pub fn simulate(cfg: &SimConfig, dir: &Path) -> std::io::Result<Written> {
     let fleet = model::build(cfg);
     std::fs::create_dir_all(dir)?;
-    let mut w = xml::write_bundle(&fleet, cfg, dir)?;
+    let mut w = write_bundle(&fleet, cfg, dir)?;
     let truth = serde_json::to_string_pretty(&fleet.truth).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("ground-truth.json"), truth + "\n")?;
     w.truth = fleet.truth;
     Ok(w)
+}
+
+/// Writes every machine's logs into `dir/<machine>/<log>.(evtx|xml)`, or into `dir/<machine>.zip`
+/// for every third machine with `zip_some`.
+fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<Written> {
+    let mut rng = Rng::new(cfg.seed ^ 0x5151);
+    let mut written = Written {
+        files: 0,
+        events: 0,
+        bytes: 0,
+        truth: vec![],
+    };
+    let mut machines: Vec<&str> = fleet.logs.iter().map(|l| l.machine.as_str()).collect();
+    machines.dedup();
+    for (m, machine) in machines.iter().enumerate() {
+        let short = machine.split('.').next().unwrap_or(machine);
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for log in fleet.logs.iter().filter(|l| l.machine == *machine) {
+            // The same events and record ids whatever the format, so formats can be compared.
+            let mut events = log.events.clone();
+            if log.channel == "Application" && cfg.noise > 0 {
+                events.extend(xml::noise(log, cfg.noise, &mut rng));
+                events.sort_by_key(|e| e.time);
+            }
+            let first_id = rng.range(1_000, 90_000);
+            written.events += events.len();
+            let as_evtx = match cfg.format {
+                SimFormat::Evtx => true,
+                SimFormat::Xml => false,
+                SimFormat::Mixed => m % 3 == 0,
+            };
+            if as_evtx {
+                files.push((
+                    format!("{}.evtx", log.channel),
+                    evtx::write_log(log, &events, first_id),
+                ));
+            } else {
+                files.push((
+                    format!("{}.xml", log.channel),
+                    xml::encode(log, &events, first_id, m % 2 == 1),
+                ));
+            }
+        }
+        if cfg.zip_some && m % 3 == 2 {
+            let path = dir.join(format!("{short}.zip"));
+            let mut z = zip::ZipWriter::new(std::fs::File::create(&path)?);
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            for (name, bytes) in &files {
+                z.start_file(format!("{short}/{name}"), opts)
+                    .map_err(std::io::Error::other)?;
+                z.write_all(bytes)?;
+            }
+            z.finish().map_err(std::io::Error::other)?;
+            written.bytes += std::fs::metadata(&path)?.len();
+            written.files += 1;
+        } else {
+            let folder = dir.join(short);
+            std::fs::create_dir_all(&folder)?;
+            for (name, bytes) in &files {
+                std::fs::write(folder.join(name), bytes)?;
+                written.bytes += bytes.len() as u64;
+                written.files += 1;
+            }
+        }
+    }
+    Ok(written)
 }

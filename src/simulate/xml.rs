@@ -1,13 +1,9 @@
-//! Writes a fleet's logs as exported XML, in the shapes support engineers send (§9.4): a
-//! `wevtutil qe /f:xml` stream (no root, single quotes, UTF-8) or an Event Viewer "Save as XML"
-//! file (`<Events>` root, double quotes, UTF-16LE with BOM), with `--zip-some` zipping every third
-//! machine's folder.
+//! Writes a log as exported XML, in the shapes support engineers send (§9.4): a `wevtutil qe
+//! /f:xml` stream (no root, single quotes, UTF-8) or an Event Viewer "Save as XML" file
+//! (`<Events>` root, double quotes, UTF-16LE with BOM).
 
-use super::model::{Fleet, SimEvent, SimLog};
+use super::model::{SimEvent, SimLog};
 use super::rng::Rng;
-use super::{SimConfig, Written};
-use std::io::Write;
-use std::path::Path;
 
 const NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
 
@@ -19,7 +15,7 @@ fn esc(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-fn event_xml(e: &SimEvent, record_id: u64, log: &SimLog, q: char) -> String {
+pub fn event_xml(e: &SimEvent, record_id: u64, log: &SimLog, q: char) -> String {
     let time = e.time.strftime("%Y-%m-%dT%H:%M:%S.%7fZ");
     let data: String = e
         .data
@@ -54,7 +50,7 @@ fn event_xml(e: &SimEvent, record_id: u64, log: &SimLog, q: char) -> String {
 }
 
 /// Unrelated Application events around the KMS ones (as a real log has).
-fn noise(log: &SimLog, per_event: u32, rng: &mut Rng) -> Vec<SimEvent> {
+pub fn noise(log: &SimLog, per_event: u32, rng: &mut Rng) -> Vec<SimEvent> {
     const NOISE: [(&str, u16, &str); 4] = [
         (
             "Microsoft-Windows-RestartManager",
@@ -97,70 +93,24 @@ fn noise(log: &SimLog, per_event: u32, rng: &mut Rng) -> Vec<SimEvent> {
     out
 }
 
-pub fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<Written> {
-    let mut rng = Rng::new(cfg.seed ^ 0x5151);
-    let mut written = Written {
-        files: 0,
-        events: 0,
-        bytes: 0,
-        truth: vec![],
-    };
-    let mut machines: Vec<&str> = fleet.logs.iter().map(|l| l.machine.as_str()).collect();
-    machines.dedup();
-    for (m, machine) in machines.iter().enumerate() {
-        let short = machine.split('.').next().unwrap_or(machine);
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        for log in fleet.logs.iter().filter(|l| l.machine == *machine) {
-            let mut events = log.events.clone();
-            if log.channel == "Application" && cfg.noise > 0 {
-                events.extend(noise(log, cfg.noise, &mut rng));
-                events.sort_by_key(|e| e.time);
-            }
-            let first_id = rng.range(1_000, 90_000);
-            // Half the machines' logs come as wevtutil streams, half saved from Event Viewer.
-            let viewer = m % 2 == 1;
-            let q = if viewer { '"' } else { '\'' };
-            let body: Vec<String> = events
-                .iter()
-                .enumerate()
-                .map(|(k, e)| event_xml(e, first_id + k as u64, log, q))
-                .collect();
-            written.events += events.len();
-            let bytes = if viewer {
-                let text = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-16\" standalone=\"yes\"?>\r\n<Events>\r\n{}\r\n</Events>\r\n",
-                    body.join("\r\n")
-                );
-                let mut b = vec![0xFF, 0xFE];
-                b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-                b
-            } else {
-                (body.join("\r\n") + "\r\n").into_bytes()
-            };
-            files.push((format!("{}.xml", log.channel), bytes));
-        }
-        if cfg.zip_some && m % 3 == 2 {
-            let path = dir.join(format!("{short}.zip"));
-            let mut z = zip::ZipWriter::new(std::fs::File::create(&path)?);
-            let opts = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated);
-            for (name, bytes) in &files {
-                z.start_file(format!("{short}/{name}"), opts)
-                    .map_err(std::io::Error::other)?;
-                z.write_all(bytes)?;
-            }
-            z.finish().map_err(std::io::Error::other)?;
-            written.bytes += std::fs::metadata(&path)?.len();
-            written.files += 1;
-        } else {
-            let folder = dir.join(short);
-            std::fs::create_dir_all(&folder)?;
-            for (name, bytes) in &files {
-                std::fs::write(folder.join(name), bytes)?;
-                written.bytes += bytes.len() as u64;
-                written.files += 1;
-            }
-        }
+/// One log as a file: a wevtutil stream (UTF-8, single quotes) or an Event Viewer file
+/// (`<Events>` root, double quotes, UTF-16LE with BOM).
+pub fn encode(log: &SimLog, events: &[SimEvent], first_id: u64, viewer: bool) -> Vec<u8> {
+    let q = if viewer { '"' } else { '\'' };
+    let body: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(k, e)| event_xml(e, first_id + k as u64, log, q))
+        .collect();
+    if viewer {
+        let text = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-16\" standalone=\"yes\"?>\r\n<Events>\r\n{}\r\n</Events>\r\n",
+            body.join("\r\n")
+        );
+        let mut b = vec![0xFF, 0xFE];
+        b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        b
+    } else {
+        (body.join("\r\n") + "\r\n").into_bytes()
     }
-    Ok(written)
 }

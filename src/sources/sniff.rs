@@ -60,6 +60,9 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         }
         return Sniffed::Unknown("XML without Windows event elements in its first 4 KiB".into());
     }
+    if body.starts_with('{') || body.starts_with('[') {
+        return Sniffed::Unknown("JSON document, not an event log".into());
+    }
     if is_slmgr(body) {
         return Sniffed::Slmgr;
     }
