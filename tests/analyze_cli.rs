@@ -28,8 +28,14 @@ fn json_report(args: &[&str]) -> (Value, i32) {
     )
 }
 
+/// The findings the samples must show (their ground truth).
+fn sample_truth() -> Vec<Value> {
+    let text = std::fs::read_to_string(samples().join("ground-truth.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 #[test]
-fn samples_show_at_least_three_findings_with_evidence_and_exit_1() {
+fn samples_show_their_ground_truth_with_evidence_and_exit_1() {
     let out = kmslens()
         .arg("analyze")
         .arg(samples())
@@ -38,25 +44,52 @@ fn samples_show_at_least_three_findings_with_evidence_and_exit_1() {
         .get_output()
         .clone();
     let text = String::from_utf8(out.stdout).unwrap();
-    for rule in [
-        "KMS-DUP-CMID",
-        "KMS-NO-RESPONSE",
-        "KMS-HOST-NOT-LOGGED",
-        "KMS-INSUFFICIENT-COUNT",
-        "KMS-DNS-PUBLISH-FAILED",
-    ] {
+    let truth = sample_truth();
+    let rules: std::collections::BTreeSet<&str> =
+        truth.iter().map(|t| t["rule"].as_str().unwrap()).collect();
+    assert!(rules.len() >= 5, "{rules:?}");
+    for rule in &rules {
         assert!(text.contains(rule), "{rule} missing:\n{text}");
     }
     assert!(
-        text.contains("Analysed: 8 sources (7 xml, 1 zip)"),
+        text.contains("Analysed: 56 sources (15 evtx, 27 xml, 13 zip)"),
         "{text}"
     );
     assert!(
-        text.contains("samples/PC03/Application.xml record 1200 at 2026-11-02 11:14:05Z"),
+        text.contains("Evidence:") && text.contains(".evtx record ") && text.contains(".zip!"),
         "{text}"
     );
     assert!(text.contains("What to do:") && text.contains("Why it matters:"));
     assert!(!text.contains("\x1b["), "no colour when piped");
+}
+
+#[test]
+fn samples_json_matches_the_ground_truth_exactly() {
+    let (r, _) = json_report(&[]);
+    let findings = r["findings"].as_array().unwrap();
+    for t in sample_truth() {
+        let (rule, subject, value) = (
+            t["rule"].as_str().unwrap(),
+            t["subject"].as_str().unwrap(),
+            &t["value"],
+        );
+        assert!(
+            findings.iter().any(|f| f["rule"] == rule
+                && f["subjects"][subject]
+                    .as_array()
+                    .is_some_and(|v| v.contains(value))),
+            "missed {t}"
+        );
+    }
+    for f in findings {
+        let backed = sample_truth().iter().any(|t| {
+            f["rule"] == t["rule"]
+                && f["subjects"][t["subject"].as_str().unwrap()]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&t["value"]))
+        });
+        assert!(backed, "false alarm {f}");
+    }
 }
 
 #[test]
@@ -66,9 +99,9 @@ fn json_report_has_the_v1_shape() {
     assert_eq!(r["schema"], "kmslens/report/v1");
     assert!(r["generated"].as_str().unwrap().ends_with('Z'));
     let inputs = &r["inputs"];
-    assert_eq!(inputs["sources"].as_array().unwrap().len(), 8);
+    assert_eq!(inputs["sources"].as_array().unwrap().len(), 56);
     assert_eq!(inputs["hosts"], serde_json::json!(["kms01"]));
-    assert_eq!(inputs["clients"].as_array().unwrap().len(), 5);
+    assert_eq!(inputs["clients"].as_array().unwrap().len(), 40);
     assert!(inputs["time_span"]["first"].is_string() && inputs["time_span"]["last"].is_string());
     assert!(inputs["diagnostics"].is_array());
     for sev in ["critical", "high", "medium", "low", "info"] {
@@ -113,13 +146,14 @@ fn json_report_has_the_v1_shape() {
         .unwrap();
     assert_eq!(
         dup["subjects"]["client"],
-        serde_json::json!(["pc03", "pc04"])
-    );
-    assert_eq!(
-        dup["subjects"]["cmid"],
-        serde_json::json!(["9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4"])
+        serde_json::json!(["pc006", "pc007", "pc008"])
     );
     assert_eq!(dup["severity"], "high");
+    assert_eq!(
+        dup["evidence"].as_array().unwrap().len(),
+        3,
+        "one record per machine"
+    );
 }
 
 #[test]
@@ -272,7 +306,7 @@ fn a_user_rule_overrides_a_builtin_by_id() {
 fn rules_that_need_a_host_log_say_they_did_not_run() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        samples().join("PC01/Application.xml"),
+        samples().join("PC001/Application.xml"),
         dir.path().join("app.xml"),
     )
     .unwrap();

@@ -14,7 +14,7 @@ fn samples() -> std::path::PathBuf {
 }
 
 #[test]
-fn events_on_the_samples_prints_every_event_including_the_zipped_client() {
+fn events_on_the_samples_prints_every_event_including_zipped_and_evtx_ones() {
     let out = kmslens()
         .arg("events")
         .arg(samples())
@@ -27,7 +27,7 @@ fn events_on_the_samples_prints_every_event_including_the_zipped_client() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 42);
+    assert_eq!(rows.len(), 1237, "every event the simulator wrote");
     for key in [
         "source",
         "record_id",
@@ -39,23 +39,29 @@ fn events_on_the_samples_prints_every_event_including_the_zipped_client() {
     ] {
         assert!(rows.iter().all(|r| r.get(key).is_some()), "{key}");
     }
-    assert!(rows.iter().any(|r| {
-        r["source"]
-            .as_str()
-            .unwrap()
-            .ends_with("PC02.zip!PC02/Application.xml")
-    }));
+    let source = |r: &serde_json::Value| r["source"].as_str().unwrap().to_string();
     assert!(
         rows.iter()
-            .any(|r| r["event_id"] == 12290 && r["client_name"] == "PC02")
+            .any(|r| source(r).contains(".zip!") && r["event_id"] == 12288)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| source(r).ends_with(".evtx") && r["event_id"] == 12289)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["event_id"] == 12290 && r["channel"] == "Key Management Service")
     );
     assert!(
         rows.iter()
             .any(|r| r["event_id"] == 12293 && r["domain"] == "contoso.com")
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("8 sources read (7 xml, 1 zip)"), "{stderr}");
-    assert!(stderr.contains("42 KMS events kept"), "{stderr}");
+    assert!(
+        stderr.contains("55 sources read (15 evtx, 27 xml, 13 zip), 1 skipped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1237 KMS events kept"), "{stderr}");
 }
 
 #[test]
