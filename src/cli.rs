@@ -41,6 +41,11 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write a realistic KMS fleet bundle with injected faults and its ground-truth.json.
     Simulate(SimulateArgs),
+    /// Explain an activation error code: 0xC004F074, C004F074 or -1073418124.
+    Explain {
+        #[arg(allow_negative_numbers = true)]
+        code: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -169,6 +174,7 @@ pub fn run() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Rules(cmd) => rules_command(cmd),
         Command::Simulate(args) => simulate(args),
+        Command::Explain { code } => explain(&code),
     }
 }
 
@@ -451,5 +457,31 @@ fn simulate(args: SimulateArgs) -> ExitCode {
             "cannot write the bundle to {}: {e}",
             args.out.display()
         )),
+    }
+}
+
+fn explain(code: &str) -> ExitCode {
+    let Some(h) = crate::kms::Hresult::parse(code) else {
+        return fatal(format!(
+            "{code:?} is not an error code; write it as 0xC004F074, C004F074 or -1073418124"
+        ));
+    };
+    let Some(info) = crate::kms::codes::lookup(h) else {
+        return fatal(format!(
+            "{h} is not an activation error code kmslens knows (see `slmgr /dlv` or the activation error codes reference)"
+        ));
+    };
+    let symbol = if info.symbol.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", info.symbol)
+    };
+    let text = format!(
+        "{h}{symbol}\nMeaning:       {}\nTypical cause: {}\nWhat to do:    {}\n",
+        info.meaning, info.cause, info.fix
+    );
+    match emit(None, &text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
     }
 }

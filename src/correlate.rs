@@ -71,6 +71,9 @@ pub struct Attempt {
     pub kms_host: Option<String>,
     pub request_hresult: Hresult,
     pub min_count: Option<u32>,
+    /// License status and minutes left the client reported in its request.
+    pub license_status: u32,
+    pub minutes_left: u32,
     pub response: Option<(Evidence, ResponseFacts)>,
     pub host: Option<(Evidence, HostFacts)>,
     /// A log of the asked host covering the request time is in the bundle.
@@ -214,6 +217,8 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 kms_host,
                 request_hresult: r.hresult,
                 min_count: r.min_count,
+                license_status: r.license_status.code(),
+                minutes_left: r.minutes_left,
                 response,
                 host,
                 host_log_covers: covered,

@@ -205,6 +205,33 @@ pub const ATTEMPTS: TableDef = TableDef {
         ("skew_minutes", Float),
         ("outcome", Str),
         ("latest", Bool),
+        ("license_status", Int),
+        ("minutes_left", Int),
+    ],
+};
+/// Every event of a Key Management Service log that is not a well-formed 12290.
+pub const KMS_LOG_EVENTS: TableDef = TableDef {
+    name: "kms_log_events",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("host", Str),
+        ("time", Time),
+        ("provider", Str),
+        ("event_id", Int),
+        ("has_binary", Bool),
+        ("problem", Str),
+    ],
+};
+/// The Key Management Service logs in the bundle and the time they span.
+pub const HOST_LOGS: TableDef = TableDef {
+    name: "host_logs",
+    columns: &[
+        ("source", Str),
+        ("host", Str),
+        ("first_time", Time),
+        ("last_time", Time),
+        ("records", Int),
     ],
 };
 pub const PARAMS: TableDef = TableDef {
@@ -216,7 +243,7 @@ pub const EXPECTED_HOSTS: TableDef = TableDef {
     columns: &[("name", Str), ("host", Str)],
 };
 
-pub const ALL: [&TableDef; 10] = [
+pub const ALL: [&TableDef; 12] = [
     &SOURCES,
     &CLIENT_REQUESTS,
     &CLIENT_RESPONSES,
@@ -227,10 +254,15 @@ pub const ALL: [&TableDef; 10] = [
     &ATTEMPTS,
     &PARAMS,
     &EXPECTED_HOSTS,
+    &KMS_LOG_EVENTS,
+    &HOST_LOGS,
 ];
 
 /// Builds a frame from rows laid out as `def` says.
 pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
+    if let Some(r) = rows.iter().find(|r| r.len() != def.columns.len()) {
+        polars_bail!(ShapeMismatch: "table {}: a row has {} values for {} columns", def.name, r.len(), def.columns.len());
+    }
     let mut columns = Vec::with_capacity(def.columns.len());
     for (k, (name, kind)) in def.columns.iter().enumerate() {
         let cell = |r: &Vec<Val>| r.get(k).cloned();
@@ -319,7 +351,31 @@ pub fn build(
     let mut hreq = Vec::new();
     let mut dns = Vec::new();
     let mut spp = Vec::new();
+    let mut kms_log = Vec::new();
     for e in &bundle.events {
+        if crate::kms::ids::is_kms_channel(&e.channel) {
+            let problem = match &e.body {
+                KmsBody::HostRequest(_) => None,
+                KmsBody::Malformed(m) => Some(format!(
+                    "event {} with a malformed payload: {}",
+                    e.event_id, m.reason
+                )),
+                _ => Some(format!("event {} from {}", e.event_id, e.provider)),
+            };
+            if let Some(problem) = problem {
+                let has_binary = matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary);
+                kms_log.push(vec![
+                    s(&*e.source),
+                    i(e.record_id as i64),
+                    s(machine_id(&e.computer)),
+                    t(e.time),
+                    s(&e.provider),
+                    i(e.event_id),
+                    b(has_binary),
+                    s(problem),
+                ]);
+            }
+        }
         let src = s(&*e.source);
         let rid = i(e.record_id as i64);
         match &e.body {
@@ -426,6 +482,28 @@ pub fn build(
             ]
         })
         .collect();
+    let host_logs: Vec<Vec<Val>> = bundle
+        .sources
+        .iter()
+        .filter(|r| {
+            r.status == Status::Read
+                && r.tally
+                    .channels
+                    .iter()
+                    .any(|c| crate::kms::ids::is_kms_channel(c))
+        })
+        .flat_map(|r| {
+            r.tally.computers.iter().map(move |c| {
+                vec![
+                    s(&*r.source),
+                    s(machine_id(c)),
+                    Val::T(r.tally.first_time),
+                    Val::T(r.tally.last_time),
+                    i(r.tally.records as i64),
+                ]
+            })
+        })
+        .collect();
     let attempts: Vec<Vec<Val>> = attempts.iter().map(attempt_row).collect();
     let params: Vec<Vec<Val>> = params
         .iter()
@@ -446,6 +524,8 @@ pub fn build(
         ("attempts", frame(&ATTEMPTS, &attempts)?),
         ("params", frame(&PARAMS, &params)?),
         ("expected_hosts", frame(&EXPECTED_HOSTS, &expected)?),
+        ("kms_log_events", frame(&KMS_LOG_EVENTS, &kms_log)?),
+        ("host_logs", frame(&HOST_LOGS, &host_logs)?),
     ];
     Ok(Tables { frames })
 }
@@ -514,9 +594,32 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
         skew,
         s(a.outcome.name()),
         b(a.latest),
+        i(a.license_status),
+        i(a.minutes_left),
     ]
 }
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {
     set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_that_does_not_fit_its_table_is_an_error_not_nulls() {
+        let short = vec![vec![s("x")]];
+        assert!(frame(&PARAMS, &short).is_err());
+        let ok = vec![vec![s("skew_minutes"), Val::F(Some(240.0))]];
+        assert_eq!(frame(&PARAMS, &ok).unwrap().height(), 1);
+        for def in ALL {
+            assert_eq!(
+                frame(def, &[]).unwrap().width(),
+                def.columns.len(),
+                "{}",
+                def.name
+            );
+        }
+    }
 }

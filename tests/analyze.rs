@@ -54,6 +54,8 @@ fn each_fault_alone_gives_its_ground_truth() {
         (Fault::ClockSkew, 1),
         (Fault::RejectedProduct, 1),
         (Fault::LogWrapped, 1),
+        (Fault::Tampered, 1),
+        (Fault::SrvNotFound, 1),
     ] {
         for format in [SimFormat::Xml, SimFormat::Evtx] {
             let (a, truth) = run(SimConfig {

@@ -334,3 +334,47 @@ fn rules_that_need_a_host_log_say_they_did_not_run() {
             .contains("Not checked (the bundle cannot show it):")
     );
 }
+
+#[test]
+fn explain_gives_meaning_and_fix_and_refuses_unknown_codes() {
+    for form in ["0xC004F074", "C004F074", "c004f074", "-1073418124"] {
+        let out = kmslens().args(["explain", form]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{form}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.starts_with("0xC004F074 (SL_E_VL_BINDING_SERVICE_UNAVAILABLE)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("No Key Management Service (KMS) could be contacted")
+                && text.contains("1688"),
+            "{text}"
+        );
+    }
+    let out = kmslens().args(["explain", "0x00001234"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("0x00001234 is not an activation error code")
+    );
+    kmslens().args(["explain", "banana"]).assert().code(2);
+}
+
+#[test]
+fn findings_that_carry_a_code_explain_it() {
+    let (r, _) = json_report(&[]);
+    let rejected = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "KMS-REQUEST-REJECTED")
+        .unwrap();
+    assert_eq!(rejected["codes"][0]["code"], "0xC004F042");
+    assert!(
+        rejected["codes"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("CSVLK")
+    );
+}

@@ -161,6 +161,14 @@ pub fn render(a: &Analysis, colour: bool) -> String {
                 let _ = writeln!(out, "    … and {} more records", f.evidence_omitted);
             }
         }
+        for c in &f.codes {
+            let symbol = if c.symbol.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", c.symbol)
+            };
+            let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
+        }
         let _ = writeln!(out, "  Why it matters: {}", wrap(&f.explanation, 4));
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "  What to do:");

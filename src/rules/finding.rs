@@ -19,6 +19,16 @@ pub struct EvidenceItem {
     pub time: Option<String>,
 }
 
+/// An error code a finding carries, explained.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CodeNote {
+    pub code: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub symbol: &'static str,
+    pub meaning: &'static str,
+    pub fix: &'static str,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
     pub rule: String,
@@ -31,6 +41,9 @@ pub struct Finding {
     /// Evidence items beyond `MAX_EVIDENCE`, not listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub evidence_omitted: usize,
+    /// Error codes in the rows, with their meaning (`kmslens explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<CodeNote>,
     pub explanation: String,
     pub remediation: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -163,6 +176,29 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
         });
         let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
         evidence.truncate(MAX_EVIDENCE);
+        let mut codes: Vec<CodeNote> = Vec::new();
+        for col in [
+            "hresult",
+            "request_hresult",
+            "host_hresult",
+            "response_hresult",
+        ] {
+            for v in cell(col) {
+                let Some(h) = crate::kms::Hresult::parse(&text(&v)) else {
+                    continue;
+                };
+                if let Some(info) = crate::kms::codes::lookup(h)
+                    && !codes.iter().any(|c| c.code == h.to_string())
+                {
+                    codes.push(CodeNote {
+                        code: h.to_string(),
+                        symbol: info.symbol,
+                        meaning: info.meaning,
+                        fix: info.fix,
+                    });
+                }
+            }
+        }
         let mut message = rule.message.clone();
         for p in super::placeholders(&rule.message) {
             let mut vals: Vec<String> = cell(&p).iter().map(text).collect();
@@ -179,6 +215,7 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             subjects,
             evidence,
             evidence_omitted: omitted,
+            codes,
             explanation: rule.explanation.trim().to_string(),
             remediation: rule.remediation.clone(),
             references: rule.references.clone(),

@@ -33,6 +33,8 @@ pub enum Fault {
     RejectedProduct,
     /// The host's KMS log is too small: it holds only the last fifth of the period.
     LogWrapped,
+    /// One client in eight sits in a DNS domain without a `_vlmcs._tcp` record (0x8007232B).
+    SrvNotFound,
     /// A foreign event with a binary payload planted in the KMS log.
     Tampered,
 }

@@ -66,6 +66,8 @@ struct Client {
     host: Option<usize>,
     blocked: bool,
     skewed: bool,
+    /// Finds no SRV record: never sends a request, logs 8198 at each logon.
+    no_srv: bool,
     activated_at: Option<Timestamp>,
     grace_start: Timestamp,
     last_error: Hresult,
@@ -218,6 +220,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 host: None,
                 blocked: has(Fault::NoResponse) && i % 10 == 7,
                 skewed: has(Fault::ClockSkew) && i % 12 == 3,
+                no_srv: has(Fault::SrvNotFound) && i % 8 == 6,
                 activated_at: None,
                 grace_start: start,
                 last_error: Hresult::S_OK,
@@ -265,6 +268,25 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             hosts.len()
         };
         let c = &mut clients[i];
+        if c.no_srv {
+            // The SRV lookup fails before any request: slui logs 8198 at logon, once a day.
+            let cmd = format!(
+                "RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId=55c92734-d682-4d71-983e-d6ec3f16059f;SkuId={};NotificationInterval=1440;Trigger=UserLogon;SessionId=1",
+                c.product.act_id
+            );
+            let e = ev(
+                t,
+                ids::ACTIVATION_FAILED,
+                49152,
+                vec!["hr=0x8007232B".into(), cmd],
+            );
+            c.app.push(SimEvent { level: 2, ..e });
+            queue.push(Reverse((
+                t + SignedDuration::from_hours(24) + ms(rng.range(0, 600_000)),
+                i,
+            )));
+            continue;
+        }
         // DNS gives a random host among the published ones; a caching client keeps its host.
         let k = match c.host {
             Some(k) => k,
@@ -455,7 +477,10 @@ fn truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], rogue: Option<usiz
             }
         }
     }
-    for c in clients.iter().filter(|c| c.blocked && !c.app.is_empty()) {
+    for c in clients
+        .iter()
+        .filter(|c| c.blocked && !c.no_srv && !c.app.is_empty())
+    {
         if c.app.len() >= 2 {
             out.push(t("KMS-NO-RESPONSE", "client", &c.id));
         }
@@ -471,6 +496,19 @@ fn truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], rogue: Option<usiz
     }
     if has(Fault::DnsPublish) {
         out.push(t("KMS-DNS-PUBLISH-FAILED", "host", &hosts[0].id));
+    }
+    for c in clients.iter().filter(|c| c.no_srv && !c.app.is_empty()) {
+        out.push(t("KMS-SRV-NOT-FOUND", "client", &c.id));
+    }
+    for c in clients
+        .iter()
+        .filter(|c| !c.no_srv && c.activated_at.is_none() && !c.app.is_empty())
+    {
+        // Never activated: its latest request still reports a grace period.
+        out.push(t("KMS-NOT-ACTIVATED", "client", &c.id));
+        if c.blocked && c.app.len() >= 2 {
+            out.push(t("KMS-HOST-UNREACHABLE", "client", &c.id));
+        }
     }
     for c in clients
         .iter()
