@@ -174,6 +174,7 @@ pub const SLMGR: TableDef = TableDef {
         ("dns_publishing", Bool),
         ("total_requests", Int),
         ("failed_requests", Int),
+        ("kms_host_source", Str),
     ],
 };
 pub const ATTEMPTS: TableDef = TableDef {
@@ -520,7 +521,7 @@ pub fn build(
         ("host_requests", frame(&HOST_REQUESTS, &hreq)?),
         ("host_dns", frame(&HOST_DNS, &dns)?),
         ("spp_errors", frame(&SPP_ERRORS, &spp)?),
-        ("slmgr", frame(&SLMGR, &[])?),
+        ("slmgr", frame(&SLMGR, &slmgr_rows(bundle))?),
         ("attempts", frame(&ATTEMPTS, &attempts)?),
         ("params", frame(&PARAMS, &params)?),
         ("expected_hosts", frame(&EXPECTED_HOSTS, &expected)?),
@@ -597,6 +598,38 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
         i(a.license_status),
         i(a.minutes_left),
     ]
+}
+
+fn slmgr_rows(bundle: &Ingested) -> Vec<Vec<Val>> {
+    let u = |v: Option<u64>| Val::I(v.and_then(|n| i64::try_from(n).ok()));
+    bundle
+        .slmgr
+        .iter()
+        .map(|r| {
+            let p = &r.product;
+            vec![
+                s(&*r.source),
+                os(r.computer.as_deref().map(machine_id)),
+                s(p.role().name()),
+                os(p.name.clone()),
+                os(p.description.clone()),
+                os(p.product_channel.clone()),
+                os(p.partial_key.clone()),
+                os(p.license_status.clone()),
+                u(p.minutes_left),
+                os(p.cmid.clone()),
+                os(p.kms_host.as_deref().map(machine_id)),
+                oi(p.kms_port),
+                Val::B(p.host_caching),
+                u(p.current_count),
+                oi(p.port),
+                Val::B(p.dns_publishing),
+                u(p.total_requests),
+                u(p.failed_requests),
+                os(p.kms_host_source),
+            ]
+        })
+        .collect()
 }
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {

@@ -56,6 +56,8 @@ fn each_fault_alone_gives_its_ground_truth() {
         (Fault::LogWrapped, 1),
         (Fault::Tampered, 1),
         (Fault::SrvNotFound, 1),
+        (Fault::HostUnlicensed, 1),
+        (Fault::NotKmsClient, 1),
     ] {
         for format in [SimFormat::Xml, SimFormat::Evtx] {
             let (a, truth) = run(SimConfig {

@@ -52,7 +52,7 @@ fn samples_show_their_ground_truth_with_evidence_and_exit_1() {
         assert!(text.contains(rule), "{rule} missing:\n{text}");
     }
     assert!(
-        text.contains("Analysed: 56 sources (15 evtx, 27 xml, 13 zip)"),
+        text.contains("Analysed: 97 sources (15 evtx, 41 slmgr, 27 xml, 13 zip)"),
         "{text}"
     );
     assert!(
@@ -99,7 +99,7 @@ fn json_report_has_the_v1_shape() {
     assert_eq!(r["schema"], "kmslens/report/v1");
     assert!(r["generated"].as_str().unwrap().ends_with('Z'));
     let inputs = &r["inputs"];
-    assert_eq!(inputs["sources"].as_array().unwrap().len(), 56);
+    assert_eq!(inputs["sources"].as_array().unwrap().len(), 97);
     assert_eq!(inputs["hosts"], serde_json::json!(["kms01"]));
     assert_eq!(inputs["clients"].as_array().unwrap().len(), 40);
     assert!(inputs["time_span"]["first"].is_string() && inputs["time_span"]["last"].is_string());

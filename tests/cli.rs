@@ -58,7 +58,7 @@ fn events_on_the_samples_prints_every_event_including_zipped_and_evtx_ones() {
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("55 sources read (15 evtx, 27 xml, 13 zip), 1 skipped"),
+        stderr.contains("96 sources read (15 evtx, 41 slmgr, 27 xml, 13 zip), 1 skipped"),
         "{stderr}"
     );
     assert!(stderr.contains("1237 KMS events kept"), "{stderr}");

@@ -5,6 +5,7 @@
 pub mod evtx;
 pub mod record;
 pub mod report;
+pub mod slmgr;
 pub mod xml;
 
 use crate::kms::KmsEvent;
@@ -41,6 +42,8 @@ pub struct Ingested {
     pub events: Vec<KmsEvent>,
     /// One per file, archive and archive entry, in bundle order.
     pub sources: Vec<SourceReport>,
+    /// Products read from `slmgr /dlv` outputs.
+    pub slmgr: Vec<report::SlmgrRecord>,
 }
 
 impl Ingested {
@@ -48,7 +51,7 @@ impl Ingested {
     pub fn any_log_read(&self) -> bool {
         self.sources
             .iter()
-            .any(|s| s.status == Status::Read && matches!(s.kind, "evtx" | "xml"))
+            .any(|s| s.status == Status::Read && matches!(s.kind, "evtx" | "xml" | "slmgr"))
     }
 }
 
@@ -74,9 +77,11 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
         .collect();
     reports.extend(read.into_iter().flatten());
     let mut events = Vec::new();
+    let mut slmgr = Vec::new();
     for r in &mut reports {
         events.append(&mut r.tally.events);
         r.tally.events.shrink_to_fit();
+        slmgr.append(&mut r.tally.slmgr);
     }
     events.par_sort_by(|a, b| {
         (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
@@ -84,6 +89,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
     Ingested {
         events,
         sources: reports,
+        slmgr,
     }
 }
 
@@ -173,7 +179,7 @@ fn read_stream(
         Sniffed::LegacyEvt => report.skip(
             "Windows XP/2003 .evt log, not read; convert it on a Windows machine with `wevtutil epl FILE.evt FILE.evtx /lf:true`".into(),
         ),
-        Sniffed::Slmgr => report.skip("slmgr /dlv output: not read by this version".into()),
+        Sniffed::Slmgr => read_slmgr(&mut stream, &mut report),
         Sniffed::EventText => {
             report.skip("Event Viewer text rendering, not read; export the log as .evtx (wevtutil epl) or XML instead".into())
         }
@@ -181,6 +187,51 @@ fn read_stream(
         Sniffed::Unknown(what) => report.skip(what),
     }
     vec![report]
+}
+
+/// slmgr output is a few KiB; anything far larger is not one.
+const MAX_SLMGR_BYTES: u64 = 4 << 20;
+
+fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
+    let mut bytes = Vec::new();
+    if let Err(e) = input.take(MAX_SLMGR_BYTES).read_to_end(&mut bytes) {
+        return report.fail(format!("cannot read: {e}"));
+    }
+    let parsed = slmgr::parse(&slmgr::decode(&bytes));
+    let computer = slmgr::machine_from_label(&report.source);
+    report.detail = Some(
+        parsed
+            .language
+            .unwrap_or("language not recognised")
+            .to_string(),
+    );
+    if parsed.language.is_none() {
+        report.diag(
+            Severity::Note,
+            None,
+            "slmgr output in a language kmslens has no label table for: only the CMID and KMS host were read, by their shape",
+        );
+    }
+    if computer.is_none() {
+        report.diag(Severity::Note, None, "the machine of this slmgr output is unknown: put it in a folder named after the machine");
+    }
+    if parsed.products.is_empty() {
+        report.diag(
+            Severity::Warning,
+            None,
+            "slmgr output without a product (no License Status, key or CMID line)",
+        );
+    }
+    if let Some(c) = &computer {
+        report.tally.computers.insert(c.clone());
+    }
+    for product in parsed.products {
+        report.tally.slmgr.push(report::SlmgrRecord {
+            source: report.source.clone(),
+            computer: computer.clone(),
+            product,
+        });
+    }
 }
 
 fn read_xml(

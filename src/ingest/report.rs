@@ -19,6 +19,8 @@ pub struct Tally {
     /// Events kept from this source (stays when `events` is moved into the bundle's list).
     pub kms_events: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Products read from `slmgr /dlv` output.
+    pub slmgr: Vec<SlmgrRecord>,
     /// Damaged chunks, records and truncations.
     pub damaged: u64,
 }
@@ -70,6 +72,7 @@ impl Tally {
         self.events.extend(other.events);
         self.kms_events += other.kms_events;
         self.diagnostics.extend(other.diagnostics);
+        self.slmgr.extend(other.slmgr);
         self.damaged += other.damaged;
     }
 
@@ -83,6 +86,15 @@ impl Tally {
         self.diagnostics
             .push(Diagnostic::new(severity, source, at, msg));
     }
+}
+
+/// One product of an `slmgr` output, with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlmgrRecord {
+    pub source: Arc<str>,
+    /// The machine, from the output's folder or file name.
+    pub computer: Option<String>,
+    pub product: crate::kms::slmgr::SlmgrProduct,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

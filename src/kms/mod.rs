@@ -8,6 +8,7 @@ pub mod event;
 pub mod hresult;
 pub mod ids;
 pub mod products;
+pub mod slmgr;
 pub mod thresholds;
 pub mod values;
 

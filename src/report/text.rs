@@ -155,7 +155,11 @@ pub fn render(a: &Analysis, colour: bool) -> String {
                     .as_deref()
                     .map(|t| format!(" at {t}"))
                     .unwrap_or_default();
-                let _ = writeln!(out, "    {} record {}{}", e.source, e.record_id, when);
+                let record = e
+                    .record_id
+                    .map(|r| format!(" record {r}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "    {}{}{}", e.source, record, when);
             }
             if f.evidence_omitted > 0 {
                 let _ = writeln!(out, "    … and {} more records", f.evidence_omitted);

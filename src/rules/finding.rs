@@ -14,7 +14,9 @@ pub const MAX_EVIDENCE: usize = 12;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvidenceItem {
     pub source: String,
-    pub record_id: u64,
+    /// `None` for evidence that is a whole file (an slmgr output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
 }
@@ -156,14 +158,14 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
                 format!("{prefix}record_id"),
                 format!("{prefix}time"),
             );
-            if !names.contains(&src) || !names.contains(&rid) {
+            if !names.contains(&src) {
                 continue;
             }
             let (s, r, t) = (cell(&src), cell(&rid), cell(&time));
-            for (k, (sv, rv)) in s.iter().zip(r.iter()).enumerate() {
+            for (k, sv) in s.iter().enumerate() {
                 let item = EvidenceItem {
                     source: text(sv),
-                    record_id: as_u64(rv).unwrap_or(0),
+                    record_id: r.get(k).and_then(as_u64),
                     time: t.get(k).map(text),
                 };
                 if !evidence.contains(&item) {

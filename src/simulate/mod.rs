@@ -5,6 +5,7 @@
 pub mod evtx;
 pub mod model;
 pub mod rng;
+pub mod slmgr;
 pub mod xml;
 
 use model::Fleet;
@@ -35,6 +36,10 @@ pub enum Fault {
     LogWrapped,
     /// One client in eight sits in a DNS domain without a `_vlmcs._tcp` record (0x8007232B).
     SrvNotFound,
+    /// The first host's own KMS key is not activated: it refuses clients (0xC004F041).
+    HostUnlicensed,
+    /// One client in eleven has a retail key instead of the GVLK: it never asks a KMS host.
+    NotKmsClient,
     /// A foreign event with a binary payload planted in the KMS log.
     Tampered,
 }
@@ -136,6 +141,17 @@ fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<W
                     xml::encode(log, &events, first_id, m % 2 == 1),
                 ));
             }
+        }
+        // Support asks for `slmgr /dlv` next to the logs; PowerShell's `>` writes UTF-16LE.
+        if let Some((_, text)) = fleet.slmgr.iter().find(|(mach, _)| mach == machine) {
+            let bytes = if m % 2 == 0 {
+                text.clone().into_bytes()
+            } else {
+                let mut b = vec![0xFF, 0xFE];
+                b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                b
+            };
+            files.push(("slmgr-dlv.txt".to_string(), bytes));
         }
         if cfg.zip_some && m % 3 == 2 {
             let path = dir.join(format!("{short}.zip"));

@@ -55,6 +55,8 @@ pub struct Truth {
 pub struct Fleet {
     pub logs: Vec<SimLog>,
     pub truth: Vec<Truth>,
+    /// `(machine FQDN, slmgr /dlv output)`.
+    pub slmgr: Vec<(String, String)>,
 }
 
 struct Client {
@@ -74,6 +76,10 @@ struct Client {
     app: Vec<SimEvent>,
     /// Outcome of the latest attempt: (host index, count echoed, activated).
     last: Option<(usize, u32, bool)>,
+    /// The host refused its latest request with an error.
+    last_rejected: bool,
+    /// Has a retail key: never asks a KMS host (not-kms-client fault).
+    retail: bool,
     /// Every host it sent a request to.
     used_hosts: Vec<usize>,
 }
@@ -87,6 +93,8 @@ struct Host {
     kms_log: Vec<SimEvent>,
     app: Vec<SimEvent>,
     best_echo: HashMap<u32, u32>,
+    /// Its own KMS key is not activated (host-unlicensed fault).
+    unlicensed: bool,
 }
 
 fn ev(time: Timestamp, event_id: u16, qualifiers: u16, data: Vec<String>) -> SimEvent {
@@ -149,6 +157,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 kms_log: vec![],
                 app: vec![],
                 best_echo: HashMap::new(),
+                unlicensed: has(Fault::HostUnlicensed) && k == 0,
             }
         })
         .collect();
@@ -161,6 +170,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             kms_log: vec![],
             app: vec![],
             best_echo: HashMap::new(),
+            unlicensed: false,
         });
     }
     let rogue = has(Fault::RogueHost).then(|| hosts.len() - 1);
@@ -221,6 +231,8 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 blocked: has(Fault::NoResponse) && i % 10 == 7,
                 skewed: has(Fault::ClockSkew) && i % 12 == 3,
                 no_srv: has(Fault::SrvNotFound) && i % 8 == 6,
+                last_rejected: false,
+                retail: has(Fault::NotKmsClient) && i % 11 == 9,
                 activated_at: None,
                 grace_start: start,
                 last_error: Hresult::S_OK,
@@ -255,8 +267,12 @@ pub fn build(cfg: &SimConfig) -> Fleet {
     let any_client_os = clients.iter().any(|c| c.product.min_count == 25);
     // Requests in time order across the fleet: the host's count depends on who came before.
     let mut queue: BinaryHeap<Reverse<(Timestamp, usize)>> = BinaryHeap::new();
-    for i in 0..clients.len() {
-        queue.push(Reverse((start + ms(rng.range(0, 20 * 3_600_000)), i)));
+    for (i, c) in clients.iter().enumerate() {
+        let first = start + ms(rng.range(0, 20 * 3_600_000));
+        // A machine with a retail key never asks a KMS host.
+        if !c.retail {
+            queue.push(Reverse((first, i)));
+        }
     }
     while let Some(Reverse((t, i))) = queue.pop() {
         if t >= end {
@@ -334,6 +350,8 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         let host_time = t + ms(rng.range(150, 900));
         let host_hr = if c.skewed {
             Hresult(0xC004_F06C)
+        } else if h.unlicensed {
+            Hresult(0xC004_F041)
         } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
             Hresult(0xC004_F042)
         } else {
@@ -393,6 +411,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         let best = h.best_echo.entry(c.product.min_count).or_default();
         *best = (*best).max(echo);
         c.last = Some((k, echo, activated));
+        c.last_rejected = !host_hr.is_success();
         let next = if activated {
             c.activated_at = Some(t);
             c.last_error = Hresult::S_OK;
@@ -408,18 +427,15 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         queue.push(Reverse((t + next + ms(rng.range(0, 60_000)), i)));
     }
 
-    let truth = truth(cfg, &clients, &hosts, rogue);
-    let mut logs = Vec::new();
-    for h in hosts.into_iter().filter(|h| h.in_bundle) {
-        let mut kms_log = h.kms_log;
+    for h in hosts.iter_mut().filter(|h| h.in_bundle) {
         if has(Fault::LogWrapped) {
             // The log is too small for the period: only the last fifth of it is left.
             let keep_from = start + SignedDuration::from_hours((24 * cfg.days as i64 * 4) / 5);
-            kms_log.retain(|e| e.time >= keep_from);
+            h.kms_log.retain(|e| e.time >= keep_from);
         }
         if has(Fault::Tampered) {
             // A foreign event planted in the KMS log (SharpEventPersist style, §10).
-            kms_log.push(SimEvent {
+            h.kms_log.push(SimEvent {
                 time: start + SignedDuration::from_hours(30),
                 provider: "Persistence",
                 source_name: "Persistence",
@@ -430,6 +446,12 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 binary: Some(vec![0xFC, 0xE8, 0x82, 0, 0, 0, 0x60, 0x89]),
             });
         }
+    }
+    let truth = truth(cfg, &clients, &hosts, rogue, end);
+    let slmgr = slmgr_outputs(&clients, &hosts, start, end, any_client_os);
+    let mut logs = Vec::new();
+    for h in hosts.into_iter().filter(|h| h.in_bundle) {
+        let kms_log = h.kms_log;
         logs.push(SimLog {
             machine: h.fqdn.clone(),
             channel: ids::CHANNEL_KMS,
@@ -451,7 +473,61 @@ pub fn build(cfg: &SimConfig) -> Fleet {
     for log in &mut logs {
         log.events.sort_by_key(|e| e.time);
     }
-    Fleet { logs, truth }
+    Fleet { logs, truth, slmgr }
+}
+
+/// `slmgr /dlv` of every machine at the end of the period.
+fn slmgr_outputs(
+    clients: &[Client],
+    hosts: &[Host],
+    start: Timestamp,
+    end: Timestamp,
+    any_client_os: bool,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for h in hosts.iter().filter(|h| h.in_bundle) {
+        let count = final_count(h, end);
+        let requests: Vec<&SimEvent> = h
+            .kms_log
+            .iter()
+            .filter(|e| e.event_id == ids::HOST_REQUEST)
+            .collect();
+        let failed = requests
+            .iter()
+            .filter(|e| e.data.get(1).is_some_and(|hr| hr != "0x0"))
+            .count() as u64;
+        let state = super::slmgr::HostState {
+            licensed: !h.unlicensed,
+            current_count: count.min(if any_client_os { 50 } else { 10 }),
+            total_requests: requests.len() as u64,
+            failed_requests: failed,
+        };
+        out.push((h.fqdn.clone(), super::slmgr::host_dlv(&state)));
+    }
+    let elapsed = end.duration_since(start).as_secs() / 60;
+    for c in clients {
+        let host = c
+            .host
+            .or_else(|| c.used_hosts.last().copied())
+            .map(|k| format!("{}:1688", hosts[k].fqdn));
+        let state = super::slmgr::ClientState {
+            product_name: if c.product.min_count == 25 {
+                "Enterprise edition"
+            } else {
+                "ServerStandard edition"
+            },
+            kms_client_key: !c.retail,
+            activated_minutes_left: c
+                .activated_at
+                .map(|a| 180 * 1440 - end.duration_since(a).as_secs() / 60),
+            grace_minutes_left: (30 * 1440 - elapsed).max(0),
+            cmid: &c.cmid,
+            act_id: c.product.act_id,
+            kms_from_dns: if c.no_srv { None } else { host },
+        };
+        out.push((c.fqdn.clone(), super::slmgr::client_dlv(&state)));
+    }
+    out
 }
 
 fn t(rule: &str, subject: &str, value: &str) -> Truth {
@@ -463,7 +539,22 @@ fn t(rule: &str, subject: &str, value: &str) -> Truth {
 }
 
 /// What a correct analysis must find, from what the model did.
-fn truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], rogue: Option<usize>) -> Vec<Truth> {
+/// The host's count at `end`: unique CMIDs accepted in the last 30 days (before the cap).
+fn final_count(h: &Host, end: Timestamp) -> u32 {
+    let window = SignedDuration::from_hours(24 * 30);
+    h.seen
+        .values()
+        .filter(|s| end.duration_since(**s) <= window)
+        .count() as u32
+}
+
+fn truth(
+    cfg: &SimConfig,
+    clients: &[Client],
+    hosts: &[Host],
+    rogue: Option<usize>,
+    end: Timestamp,
+) -> Vec<Truth> {
     let has = |f: Fault| cfg.faults.contains(&f);
     let mut out = Vec::new();
     if has(Fault::DupCmid) {
@@ -516,27 +607,34 @@ fn truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], rogue: Option<usiz
     {
         out.push(t("KMS-CLOCK-SKEW", "client", &c.id));
     }
-    if has(Fault::RejectedProduct) {
-        let mut rejecting: Vec<&str> = clients
-            .iter()
-            .filter(|c| c.product.act_id == UNCOVERED_PRODUCT.act_id && !c.blocked && !c.skewed)
-            .flat_map(|c| {
-                c.used_hosts
-                    .iter()
-                    .filter(|k| hosts[**k].in_bundle)
-                    .map(|k| hosts[*k].id.as_str())
-            })
-            .collect();
-        rejecting.sort();
-        rejecting.dedup();
-        for h in rejecting {
-            out.push(t("KMS-REQUEST-REJECTED", "host", h));
+    // Hosts whose log shows requests refused with an error other than the clock check.
+    for h in hosts.iter().filter(|h| h.in_bundle) {
+        let refused = h.kms_log.iter().any(|e| {
+            e.event_id == ids::HOST_REQUEST
+                && e.data
+                    .get(1)
+                    .is_some_and(|hr| hr != "0x0" && hr != "0xC004F06C")
+        });
+        if refused {
+            out.push(t("KMS-REQUEST-REJECTED", "host", &h.id));
         }
+    }
+    for h in hosts.iter().filter(|h| h.in_bundle && h.unlicensed) {
+        out.push(t("KMS-HOST-UNLICENSED", "host", &h.id));
+    }
+    // slmgr on the host shows a count of 0 while clients ask it.
+    for (k, h) in hosts.iter().enumerate().filter(|(_, h)| h.in_bundle) {
+        if final_count(h, end) == 0 && clients.iter().any(|c| c.used_hosts.contains(&k)) {
+            out.push(t("KMS-HOST-COUNT-ZERO", "host", &h.id));
+        }
+    }
+    for c in clients.iter().filter(|c| c.retail) {
+        out.push(t("KMS-NOT-KMS-CLIENT", "client", &c.id));
     }
     // Hosts whose clients are still refused for want of count at their latest attempt.
     let mut short: Vec<&str> = clients
         .iter()
-        .filter(|c| !c.skewed && c.product.act_id != UNCOVERED_PRODUCT.act_id)
+        .filter(|c| !c.last_rejected)
         .filter_map(|c| {
             c.last
                 .filter(|(_, echo, act)| !act && *echo < c.product.min_count)
