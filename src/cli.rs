@@ -4,7 +4,7 @@ use crate::analysis;
 use crate::ingest::{self, IngestOptions, evtx::EvtxOptions};
 use crate::kms::thresholds::{self, Params};
 use crate::messages;
-use crate::report::{json, rows, summary, text};
+use crate::report::{html, json, markdown, rows, summary, text};
 use crate::rules::{self, Severity};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -95,6 +95,10 @@ pub enum RulesCommand {
 pub enum ReportFormat {
     Text,
     Json,
+    /// Markdown, to paste into a ticket.
+    Md,
+    /// One self-contained HTML page with charts, to attach to a case.
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -316,6 +320,8 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             let v = json::render(&a, jiff::Timestamp::now());
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
+        ReportFormat::Md => markdown::render(&a, jiff::Timestamp::now()),
+        ReportFormat::Html => html::render(&a, jiff::Timestamp::now()),
     };
     if let Err(e) = emit(args.output.as_ref(), &rendered) {
         return fatal(e);

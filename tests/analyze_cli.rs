@@ -378,3 +378,117 @@ fn findings_that_carry_a_code_explain_it() {
             .contains("CSVLK")
     );
 }
+
+#[test]
+fn markdown_and_html_carry_the_same_findings_and_the_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, _) = json_report(&[]);
+    let messages: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(messages.len() >= 5);
+    let md_path = dir.path().join("report.md");
+    let html_path = dir.path().join("report.html");
+    kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "md", "-o"])
+        .arg(&md_path)
+        .assert()
+        .code(1);
+    kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "html", "-o"])
+        .arg(&html_path)
+        .assert()
+        .code(1);
+    let md = std::fs::read_to_string(&md_path).unwrap();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    for m in &messages {
+        assert!(md.contains(m.as_str()), "md lacks {m}");
+        assert!(html.contains(&escape(m)), "html lacks {m}");
+    }
+    for section in [
+        "## Summary",
+        "## Findings",
+        "## Coverage",
+        "### Sources by kind",
+        "### Time span per log",
+        "### Rules that could not run",
+    ] {
+        assert!(md.contains(section), "md lacks {section}");
+    }
+    assert!(md.contains("| evidence | record | time (UTC) |"));
+    // One file, nothing fetched, nothing run.
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for banned in ["<script", " src=", "<link", "@import", "url("] {
+        assert!(!html.contains(banned), "html holds {banned}");
+    }
+    assert_eq!(html.matches("<svg").count(), 3, "three charts");
+    for section in [
+        "<h2>Summary</h2>",
+        "<h2>Activity</h2>",
+        "<h2>Findings</h2>",
+        "<h2>Coverage</h2>",
+        "Time span per log",
+    ] {
+        assert!(html.contains(section), "html lacks {section}");
+    }
+    assert!(html.contains("25: Windows client OS threshold"));
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let has_chromium = std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_chromium,
+        "Debian's chromium is needed for this test: apt-get install chromium (.ci/run installs it)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let png = dir.path().join("report.png");
+    kmslens()
+        .arg("analyze")
+        .arg(samples())
+        .args(["--format", "html", "-o"])
+        .arg(&html)
+        .assert()
+        .code(1);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/render-html.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(&html)
+        .arg(&png)
+        .args(["1200", "2000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height as rendered.
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1200, 2000));
+    assert!(
+        bytes.len() > 50_000,
+        "a page with text and charts, not a blank one ({} bytes)",
+        bytes.len()
+    );
+}

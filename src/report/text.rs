@@ -79,6 +79,29 @@ pub fn render(a: &Analysis, colour: bool) -> String {
         }
     );
     let _ = writeln!(out, "  Clients:   {}", clients.len());
+    let cov = super::coverage::of(a);
+    for l in cov
+        .logs
+        .iter()
+        .filter(|l| l.channels.split(", ").any(crate::kms::ids::is_kms_channel))
+    {
+        let _ = writeln!(
+            out,
+            "  KMS host log: {} ({}), {} .. {} (UTC), {} records",
+            l.computers,
+            l.source,
+            super::coverage::time(l.first),
+            super::coverage::time(l.last),
+            l.records
+        );
+    }
+    let slmgr = srcs
+        .iter()
+        .filter(|s| s.kind == "slmgr" && s.status == Status::Read)
+        .count();
+    if slmgr > 0 {
+        let _ = writeln!(out, "  slmgr outputs: {slmgr}");
+    }
     if let Some((f, l)) = a.time_span() {
         let _ = writeln!(
             out,

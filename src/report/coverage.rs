@@ -1,0 +1,127 @@
+//! What an analysis covered and what it could not see: the same facts for every report format.
+
+use crate::analysis::Analysis;
+use crate::ingest::report::Status;
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct KindCount {
+    pub read: usize,
+    pub skipped: usize,
+    pub unreadable: usize,
+    pub damaged: usize,
+}
+
+pub struct Problem {
+    pub source: String,
+    pub what: String,
+}
+
+pub struct LogSpan {
+    pub source: String,
+    pub kind: &'static str,
+    pub computers: String,
+    pub channels: String,
+    pub records: u64,
+    pub kms_events: usize,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+pub struct Coverage {
+    pub kinds: BTreeMap<&'static str, KindCount>,
+    pub problems: Vec<Problem>,
+    pub hosts: Vec<String>,
+    pub clients: Vec<String>,
+    pub logs: Vec<LogSpan>,
+    /// reason → rules that did not run for it
+    pub not_checked: BTreeMap<String, Vec<String>>,
+}
+
+pub fn of(a: &Analysis) -> Coverage {
+    let mut kinds: BTreeMap<&'static str, KindCount> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut logs = Vec::new();
+    for s in &a.bundle.sources {
+        let k = kinds.entry(s.kind).or_default();
+        match &s.status {
+            Status::Read => {
+                k.read += 1;
+                if s.tally.damaged > 0 {
+                    k.damaged += 1;
+                    let first = s
+                        .tally
+                        .diagnostics
+                        .iter()
+                        .find(|d| d.severity >= crate::messages::Severity::Warning);
+                    let detail = first
+                        .map(|d| format!(", first: {}", d.message))
+                        .unwrap_or_default();
+                    problems.push(Problem {
+                        source: s.source.to_string(),
+                        what: format!("{} damaged chunks or records{detail}", s.tally.damaged),
+                    });
+                }
+                if matches!(s.kind, "evtx" | "xml") {
+                    logs.push(LogSpan {
+                        source: s.source.to_string(),
+                        kind: s.kind,
+                        computers: s
+                            .tally
+                            .computers
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        channels: s
+                            .tally
+                            .channels
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        records: s.tally.records,
+                        kms_events: s.tally.kms_events,
+                        first: s.tally.first_time,
+                        last: s.tally.last_time,
+                    });
+                }
+            }
+            Status::Skipped(r) => {
+                k.skipped += 1;
+                problems.push(Problem {
+                    source: s.source.to_string(),
+                    what: format!("skipped: {r}"),
+                });
+            }
+            Status::Unreadable(r) => {
+                k.unreadable += 1;
+                problems.push(Problem {
+                    source: s.source.to_string(),
+                    what: format!("unreadable: {r}"),
+                });
+            }
+        }
+    }
+    let mut not_checked: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in &a.not_checked {
+        not_checked
+            .entry(n.reason.clone())
+            .or_default()
+            .push(n.rule.clone());
+    }
+    Coverage {
+        kinds,
+        problems,
+        hosts: a.hosts().into_iter().collect(),
+        clients: a.clients().into_iter().collect(),
+        logs,
+        not_checked,
+    }
+}
+
+pub fn time(t: Option<Timestamp>) -> String {
+    t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".into())
+}

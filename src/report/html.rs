@@ -1,0 +1,274 @@
+//! The HTML report: one self-contained page (inline CSS and SVG, no script, no network) to attach
+//! to a support case.
+
+use super::charts;
+use super::coverage::{self, Coverage};
+use crate::analysis::Analysis;
+use crate::rules::Severity;
+use std::fmt::Write;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `code` spans for backquoted text of rule files.
+fn inline(s: &str) -> String {
+    let e = esc(&s.split_whitespace().collect::<Vec<_>>().join(" "));
+    let mut out = String::new();
+    for (k, part) in e.split('`').enumerate() {
+        if k % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b;background:#f5f6f8}
+header{background:#0b3d91;color:#fff;padding:18px 32px}header h1{margin:0;font-size:24px}header p{margin:4px 0 0;opacity:.85}
+main{max-width:1000px;margin:0 auto;padding:16px 32px 48px}
+section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{font-size:19px;margin:0 0 12px}h3{font-size:16px;margin:18px 0 8px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{flex:1;min-width:110px;border-radius:6px;padding:10px 12px;background:#eef1f6}
+.card b{display:block;font-size:26px}.sev-critical{background:#b71c1c;color:#fff}.sev-high{background:#ffebee}.sev-medium{background:#fff8e1}.sev-low{background:#e3f2fd}.sev-info{background:#f3f3f3}
+.finding{border-left:6px solid #999;padding:8px 14px;margin:14px 0;background:#fff}
+.finding.critical{border-color:#b71c1c}.finding.high{border-color:#d32f2f}.finding.medium{border-color:#f9a825}.finding.low{border-color:#1976d2}.finding.info{border-color:#9e9e9e}
+.badge{display:inline-block;font-size:12px;font-weight:700;padding:2px 8px;border-radius:10px;margin-right:6px;background:#eee}
+.badge.critical,.badge.high{background:#d32f2f;color:#fff}.badge.medium{background:#f9a825}.badge.low{background:#1976d2;color:#fff}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}th,td{border-bottom:1px solid #e3e3e3;text-align:left;padding:4px 6px;vertical-align:top}
+th{background:#f0f2f5}code{background:#f0f2f5;padding:1px 4px;border-radius:3px;font-size:12px}
+.muted{color:#666}svg{width:100%;height:auto;font-family:inherit}
+"#;
+
+pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
+    let cov = coverage::of(a);
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>KMS activation analysis</title><style>{STYLE}</style></head><body>"
+    );
+    let span = a
+        .time_span()
+        .map(|(f, l)| {
+            format!(
+                "{} to {} UTC",
+                f.strftime("%Y-%m-%d %H:%M"),
+                l.strftime("%Y-%m-%d %H:%M")
+            )
+        })
+        .unwrap_or_else(|| "no KMS events".into());
+    let _ = write!(
+        out,
+        "<header><h1>KMS activation analysis</h1><p>{} sources · {} KMS events · {} KMS hosts · {} clients · {span} · generated {} by kmslens {}</p></header><main>",
+        a.bundle.sources.len(),
+        a.bundle.events.len(),
+        cov.hosts.len(),
+        cov.clients.len(),
+        generated.strftime("%Y-%m-%d %H:%M UTC"),
+        env!("CARGO_PKG_VERSION")
+    );
+    // Summary cards.
+    let _ = write!(out, "<section><h2>Summary</h2><div class=\"cards\">");
+    for sev in Severity::ALL {
+        let n = a.findings.iter().filter(|f| f.severity == sev).count();
+        let _ = write!(
+            out,
+            "<div class=\"card sev-{0}\"><b>{n}</b>{0}</div>",
+            sev.name()
+        );
+    }
+    let _ = write!(out, "</div>");
+    if a.findings.is_empty() {
+        let _ = write!(
+            out,
+            "<p>No findings: nothing in these logs points to a KMS activation problem the rules know.</p>"
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<table><tr><th>severity</th><th>rule</th><th>finding</th></tr>"
+        );
+        for (k, f) in a.findings.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<tr><td><span class=\"badge {0}\">{0}</span></td><td><a href=\"#f{k}\">{1}</a></td><td>{2}</td></tr>",
+                f.severity.name(),
+                esc(&f.rule),
+                esc(&f.message)
+            );
+        }
+        let _ = write!(out, "</table>");
+    }
+    let _ = write!(out, "</section>");
+    // Charts.
+    let charts = [
+        (
+            "Activation attempts per day, by outcome",
+            charts::attempts_per_day(a),
+        ),
+        (
+            "Count reported by each KMS host, against the activation thresholds",
+            charts::host_counts(a),
+        ),
+        ("Requests per KMS host", charts::requests_per_host(a)),
+    ];
+    if charts.iter().any(|(_, c)| c.is_some()) {
+        let _ = write!(out, "<section><h2>Activity</h2>");
+        for (title, svg) in charts {
+            if let Some(svg) = svg {
+                let _ = write!(out, "<h3>{title}</h3>{svg}");
+            }
+        }
+        let _ = write!(out, "</section>");
+    }
+    // Findings.
+    let _ = write!(out, "<section><h2>Findings</h2>");
+    for (k, f) in a.findings.iter().enumerate() {
+        let sev = f.severity.name();
+        let _ = write!(
+            out,
+            "<div class=\"finding {sev}\" id=\"f{k}\"><h3><span class=\"badge {sev}\">{sev}</span>{} — {}</h3><p>{}</p>",
+            esc(&f.rule),
+            esc(&f.title),
+            esc(&f.message)
+        );
+        if !f.subjects.is_empty() {
+            let _ = write!(out, "<p>");
+            for (key, v) in &f.subjects {
+                let _ = write!(out, "<b>{key}</b>: {}<br>", esc(&v.join(", ")));
+            }
+            let _ = write!(out, "</p>");
+        }
+        for c in &f.codes {
+            let _ = write!(
+                out,
+                "<p><code>{}</code> {} — {} {}</p>",
+                esc(&c.code),
+                esc(c.symbol),
+                esc(c.meaning),
+                inline(c.fix)
+            );
+        }
+        if !f.evidence.is_empty() {
+            let _ = write!(
+                out,
+                "<table><tr><th>evidence</th><th>record</th><th>time (UTC)</th></tr>"
+            );
+            for e in &f.evidence {
+                let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
+                let _ = write!(
+                    out,
+                    "<tr><td><code>{}</code></td><td>{rec}</td><td>{}</td></tr>",
+                    esc(&e.source),
+                    esc(e.time.as_deref().unwrap_or(""))
+                );
+            }
+            let _ = write!(out, "</table>");
+            if f.evidence_omitted > 0 {
+                let _ = write!(
+                    out,
+                    "<p class=\"muted\">… and {} more records.</p>",
+                    f.evidence_omitted
+                );
+            }
+        }
+        let _ = write!(
+            out,
+            "<p><b>Why it matters.</b> {}</p>",
+            inline(&f.explanation)
+        );
+        if !f.remediation.is_empty() {
+            let _ = write!(out, "<p><b>What to do.</b></p><ol>");
+            for r in &f.remediation {
+                let _ = write!(out, "<li>{}</li>", inline(r));
+            }
+            let _ = write!(out, "</ol>");
+        }
+        for r in &f.references {
+            let _ = write!(out, "<p class=\"muted\">See {}</p>", esc(r));
+        }
+        let _ = write!(out, "</div>");
+    }
+    if a.findings.is_empty() {
+        let _ = write!(out, "<p>None.</p>");
+    }
+    let _ = write!(out, "</section>");
+    coverage_section(&mut out, &cov);
+    let _ = writeln!(out, "</main></body></html>");
+    out
+}
+
+fn coverage_section(out: &mut String, cov: &Coverage) {
+    let _ = write!(
+        out,
+        "<section><h2>Coverage</h2><h3>Sources by kind</h3><table><tr><th>kind</th><th>read</th><th>skipped</th><th>unreadable</th><th>damaged</th></tr>"
+    );
+    for (k, c) in &cov.kinds {
+        let _ = write!(
+            out,
+            "<tr><td>{k}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.read, c.skipped, c.unreadable, c.damaged
+        );
+    }
+    let _ = write!(out, "</table>");
+    if !cov.problems.is_empty() {
+        let _ = write!(
+            out,
+            "<h3>Damaged, skipped or unreadable inputs</h3><table><tr><th>source</th><th>problem</th></tr>"
+        );
+        for p in &cov.problems {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                esc(&p.source),
+                esc(&p.what)
+            );
+        }
+        let _ = write!(out, "</table>");
+    }
+    let _ = write!(
+        out,
+        "<h3>Machines</h3><p><b>KMS hosts</b>: {}<br><b>Clients</b> ({}): {}</p>",
+        esc(&cov.hosts.join(", ")),
+        cov.clients.len(),
+        esc(&cov.clients.join(", "))
+    );
+    let _ = write!(
+        out,
+        "<h3>Time span per log</h3><table><tr><th>log</th><th>computer</th><th>channel</th><th>records</th><th>KMS events</th><th>first (UTC)</th><th>last (UTC)</th></tr>"
+    );
+    for l in &cov.logs {
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&l.source),
+            esc(&l.computers),
+            esc(&l.channels),
+            l.records,
+            l.kms_events,
+            coverage::time(l.first),
+            coverage::time(l.last)
+        );
+    }
+    let _ = write!(out, "</table><h3>Rules that could not run</h3>");
+    if cov.not_checked.is_empty() {
+        let _ = write!(out, "<p>Every rule ran.</p>");
+    } else {
+        let _ = write!(out, "<ul>");
+        for (reason, rules) in &cov.not_checked {
+            let _ = write!(
+                out,
+                "<li><b>{}</b>: {}</li>",
+                esc(&rules.join(", ")),
+                esc(reason)
+            );
+        }
+        let _ = write!(out, "</ul>");
+    }
+    let _ = write!(out, "</section>");
+}
