@@ -266,59 +266,65 @@ pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
     }
     let mut columns = Vec::with_capacity(def.columns.len());
     for (k, (name, kind)) in def.columns.iter().enumerate() {
-        let cell = |r: &Vec<Val>| r.get(k).cloned();
         let name: PlSmallStr = (*name).into();
         let col = match kind {
             Str => Column::new(
                 name,
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(Val::S(v)) => v,
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>(),
+                cells(def, rows, k, |v| {
+                    if let Val::S(x) = v {
+                        Some(x.clone())
+                    } else {
+                        None
+                    }
+                })?,
             ),
             Int => Column::new(
                 name,
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(Val::I(v)) => v,
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>(),
+                cells(def, rows, k, |v| {
+                    if let Val::I(x) = v { Some(*x) } else { None }
+                })?,
             ),
             Float => Column::new(
                 name,
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(Val::F(v)) => v,
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>(),
+                cells(def, rows, k, |v| {
+                    if let Val::F(x) = v { Some(*x) } else { None }
+                })?,
             ),
             Bool => Column::new(
                 name,
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(Val::B(v)) => v,
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>(),
+                cells(def, rows, k, |v| {
+                    if let Val::B(x) = v { Some(*x) } else { None }
+                })?,
             ),
             Time => Column::new(
                 name,
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(Val::T(v)) => v.map(|t| t.as_microsecond()),
-                        _ => None,
-                    })
-                    .collect::<Vec<Option<i64>>>(),
+                cells(def, rows, k, |v| {
+                    if let Val::T(x) = v {
+                        Some(x.map(|t| t.as_microsecond()))
+                    } else {
+                        None
+                    }
+                })?,
             )
             .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
         };
         columns.push(col);
     }
     DataFrame::new(rows.len(), columns)
+}
+
+/// Column `k` of `rows`; a value of another type than the column's is an error, not a null.
+fn cells<T>(
+    def: &TableDef,
+    rows: &[Vec<Val>],
+    k: usize,
+    pick: impl Fn(&Val) -> Option<Option<T>>,
+) -> PolarsResult<Vec<Option<T>>> {
+    rows.iter()
+        .map(|r| {
+            pick(&r[k]).ok_or_else(|| polars_err!(SchemaMismatch: "table {}: column {} holds a value of another type", def.name, def.columns[k].0))
+        })
+        .collect()
 }
 
 /// All tables of one analysis, by name.
@@ -644,6 +650,11 @@ mod tests {
     fn a_row_that_does_not_fit_its_table_is_an_error_not_nulls() {
         let short = vec![vec![s("x")]];
         assert!(frame(&PARAMS, &short).is_err());
+        let mistyped = vec![vec![s("skew_minutes"), s("240")]];
+        assert!(
+            frame(&PARAMS, &mistyped).is_err(),
+            "a string in a float column"
+        );
         let ok = vec![vec![s("skew_minutes"), Val::F(Some(240.0))]];
         assert_eq!(frame(&PARAMS, &ok).unwrap().height(), 1);
         for def in ALL {
