@@ -90,6 +90,7 @@ def main():
         ("kmslens events (evtx, prefilter)", [exe, "events", "-q", evtx], evtx),
         ("kmslens events (evtx, --full-parse)", [exe, "events", "-q", "--full-parse", evtx], evtx),
         ("kmslens events (xml)", [exe, "events", "-q", xml], xml),
+        ("kmslens analyze (evtx)", [exe, "analyze", "--format", "json", "-o", os.devnull, evtx], evtx),
     ]
     # The Rust evtx_dump (python-evtx installs a script of the same name).
     dump = os.environ.get("EVTX_DUMP") or shutil.which("evtx_dump", path=os.path.expanduser("~/.cargo/bin"))

@@ -6,7 +6,7 @@ use super::report::{SourceReport, Tally};
 use super::xml::EventXmlReader;
 use crate::kms::ids;
 use crate::messages::{Location, Severity, error_chain};
-use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
+use evtx::{EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, ParserSettings};
 use memchr::memmem::Finder;
 use rayon::prelude::*;
 use std::io::{self, Read};
@@ -60,50 +60,40 @@ pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) 
         Err(e) => return report.fail(format!("not a readable EVTX header: {e}")),
     }
 
+    // One buffer for a batch of chunks, reused: chunks that hold nothing relevant are checked in
+    // place and never copied.
+    let mut buffer = vec![0u8; BATCH * CHUNK_SIZE];
     let mut index: u64 = 0;
     let mut offset = FILE_HEADER_SIZE as u64;
     loop {
-        let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(BATCH);
-        let mut tail: Option<(u64, Vec<u8>)> = None;
-        let mut read_error = None;
-        while batch.len() < BATCH {
-            let mut buf = vec![0u8; CHUNK_SIZE];
-            match read_full(input, &mut buf) {
-                Ok(CHUNK_SIZE) => batch.push((index, buf)),
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    tail = Some((offset + (batch.len() * CHUNK_SIZE) as u64, buf));
-                    break;
-                }
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
-            index += 1;
-        }
-        let full = batch.len();
-        let tallies: Vec<Tally> = batch
-            .into_par_iter()
-            .map(|(n, data)| chunk(n, data, opts, &label))
+        let (got, read_error) = match read_full(input, &mut buffer) {
+            Ok(n) => (n, None),
+            Err(e) => (0, Some(e)),
+        };
+        let full = got / CHUNK_SIZE;
+        let tallies: Vec<Tally> = buffer[..full * CHUNK_SIZE]
+            .par_chunks(CHUNK_SIZE)
+            .enumerate()
+            .map(|(k, data)| chunk(index + k as u64, data, opts, &label))
             .collect();
         for t in tallies {
             report.tally.merge(t);
         }
+        index += full as u64;
         offset += (full * CHUNK_SIZE) as u64;
-        if let Some((at, rest)) = tail {
+        let rest = &buffer[full * CHUNK_SIZE..got];
+        if !rest.is_empty() {
             if rest.iter().all(|b| *b == 0) {
                 report.diag(
                     Severity::Note,
-                    Some(Location::Offset(at)),
+                    Some(Location::Offset(offset)),
                     format!("{} zero bytes after the last whole chunk", rest.len()),
                 );
             } else {
                 report.tally.damaged += 1;
                 report.diag(
                     Severity::Warning,
-                    Some(Location::Offset(at)),
+                    Some(Location::Offset(offset)),
                     format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()),
                 );
             }
@@ -118,19 +108,54 @@ pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) 
             );
             break;
         }
-        if full < BATCH {
+        if got < buffer.len() {
             break;
         }
     }
 }
 
-fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tally {
+fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally {
     let mut out = Tally::default();
     let at = Some(Location::Chunk(number));
     if data.iter().all(|b| *b == 0) {
         return out; // an unused slot of a preallocated log
     }
-    let mut chunk = match EvtxChunkData::new(data, false) {
+    if let Err(e) = EvtxChunkHeader::from_bytes(data) {
+        out.damaged += 1;
+        out.diag(
+            label,
+            Severity::Warning,
+            at,
+            format!("unreadable chunk, its records are lost: {e}"),
+        );
+        return out;
+    }
+    if !checksums_match(data) {
+        out.damaged += 1;
+        out.diag(
+            label,
+            Severity::Warning,
+            at,
+            "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse",
+        );
+    }
+    let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(data).is_some());
+    if !relevant {
+        walk_headers(data, label, number, &mut out);
+        if number == 0 {
+            // One rendered record names the computer and channel of the log.
+            if let Ok(mut chunk) = EvtxChunkData::new(data.to_vec(), false)
+                && let Ok(mut parsed) = chunk.parse(SETTINGS.clone())
+                && let Some(Ok(rec)) = parsed.iter().next()
+                && let Ok(x) = rec.into_xml()
+                && let Some(Ok(raw)) = EventXmlReader::new(x.data.as_bytes()).next()
+            {
+                out.identify(&raw);
+            }
+        }
+        return out;
+    }
+    let mut chunk = match EvtxChunkData::new(data.to_vec(), false) {
         Ok(c) => c,
         Err(e) => {
             out.damaged += 1;
@@ -147,30 +172,6 @@ fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tal
         }
     };
     chunk.number = Some(number);
-    if !chunk.validate_checksum() {
-        out.damaged += 1;
-        out.diag(
-            label,
-            Severity::Warning,
-            at,
-            "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse",
-        );
-    }
-    let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(&chunk.data).is_some());
-    if !relevant {
-        walk_headers(&chunk.data, label, number, &mut out);
-        if number == 0 {
-            // One rendered record names the computer and channel of the log.
-            if let Ok(mut parsed) = chunk.parse(SETTINGS.clone())
-                && let Some(Ok(rec)) = parsed.iter().next()
-                && let Ok(x) = rec.into_xml()
-                && let Some(Ok(raw)) = EventXmlReader::new(x.data.as_bytes()).next()
-            {
-                out.identify(&raw);
-            }
-        }
-        return out;
-    }
     let mut parsed = match chunk.parse(SETTINGS.clone()) {
         Ok(p) => p,
         Err(e) => {
@@ -184,6 +185,8 @@ fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tal
             return out;
         }
     };
+    // Which template definitions name a licensing provider or the KMS log, by chunk offset.
+    let mut templates: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
     for rec in parsed.iter() {
         let rec = match rec {
             Ok(r) => r,
@@ -200,6 +203,18 @@ fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tal
         };
         let (id, ts) = (rec.event_record_id, rec.timestamp);
         out.records += 1;
+        if opts.prefilter
+            && !record_may_be_relevant(
+                rec.chunk.data,
+                rec.binxml_offset,
+                rec.binxml_size,
+                &mut templates,
+            )
+        {
+            // Another provider's record in a chunk that also holds licensing records.
+            see_header_time(&mut out, ts);
+            continue;
+        }
         let rendered = rec.into_xml();
         let record = Some(Location::Record(id));
         match rendered {
@@ -239,6 +254,56 @@ fn chunk(number: u64, data: Vec<u8>, opts: EvtxOptions, label: &Arc<str>) -> Tal
         }
     }
     out
+}
+
+/// Whether a record can be relevant, from bytes only: its template (where Windows writes the
+/// provider, channel and computer as static text) or its own substitution values name a
+/// licensing provider or the KMS log. Records of other providers are then not rendered.
+fn record_may_be_relevant(
+    chunk: &[u8],
+    binxml_offset: u64,
+    binxml_size: u32,
+    templates: &mut std::collections::HashMap<u32, bool>,
+) -> bool {
+    let start = binxml_offset as usize;
+    let Some(bytes) = chunk.get(start..start + binxml_size as usize) else {
+        return true;
+    };
+    let has_needle = |b: &[u8]| NEEDLES.iter().any(|f| f.find(b).is_some());
+    // Fragment header (4 bytes), then a TemplateInstance: 0x0C, 1 byte, template id, definition offset.
+    if bytes.len() >= 14 && bytes[0] == 0x0F && bytes[4] == 0x0C {
+        let def = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
+        let in_template = *templates.entry(def).or_insert_with(|| {
+            // Definition: next offset (4), GUID (16), data size (4), body.
+            let d = def as usize;
+            let size = chunk
+                .get(d + 20..d + 24)
+                .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize);
+            match size.and_then(|n| chunk.get(d + 24..d + 24 + n)) {
+                Some(body) => has_needle(body),
+                None => true,
+            }
+        });
+        return in_template || has_needle(bytes);
+    }
+    true
+}
+
+/// The chunk's header and record CRC32s, as Windows writes them (none with `NO_CRC32`).
+fn checksums_match(data: &[u8]) -> bool {
+    const NO_CRC32: u32 = 0x4;
+    let u32_at = |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+    if u32_at(120) & NO_CRC32 != 0 {
+        return true;
+    }
+    let mut header = crc32fast::Hasher::new();
+    header.update(&data[..120]);
+    header.update(&data[128..CHUNK_HEADER_SIZE]);
+    let free = u32_at(48) as usize;
+    let records_ok = data
+        .get(CHUNK_HEADER_SIZE..free)
+        .is_some_and(|r| crc32fast::hash(r) == u32_at(52));
+    header.finalize() == u32_at(124) && records_ok
 }
 
 /// A zero header time (1601-01-01) means "not set", not a date.
