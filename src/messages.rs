@@ -23,6 +23,7 @@ pub enum Location {
     Record(u64),
     Chunk(u64),
     Offset(u64),
+    Line(u64),
 }
 
 impl fmt::Display for Location {
@@ -31,6 +32,7 @@ impl fmt::Display for Location {
             Location::Record(n) => write!(f, "record {n}"),
             Location::Chunk(n) => write!(f, "chunk {n}"),
             Location::Offset(n) => write!(f, "offset {n:#x}"),
+            Location::Line(n) => write!(f, "line {n}"),
         }
     }
 }

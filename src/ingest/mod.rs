@@ -6,6 +6,7 @@ pub mod evtx;
 pub mod record;
 pub mod report;
 pub mod slmgr;
+pub mod text;
 pub mod xml;
 
 use crate::kms::KmsEvent;
@@ -49,9 +50,9 @@ pub struct Ingested {
 impl Ingested {
     /// True when at least one event log could be read.
     pub fn any_log_read(&self) -> bool {
-        self.sources
-            .iter()
-            .any(|s| s.status == Status::Read && matches!(s.kind, "evtx" | "xml" | "slmgr"))
+        self.sources.iter().any(|s| {
+            s.status == Status::Read && matches!(s.kind, "evtx" | "xml" | "text" | "slmgr")
+        })
     }
 }
 
@@ -180,13 +181,56 @@ fn read_stream(
             "Windows XP/2003 .evt log, not read; convert it on a Windows machine with `wevtutil epl FILE.evt FILE.evtx /lf:true`".into(),
         ),
         Sniffed::Slmgr => read_slmgr(&mut stream, &mut report),
-        Sniffed::EventText => {
-            report.skip("Event Viewer text rendering, not read; export the log as .evtx (wevtutil epl) or XML instead".into())
-        }
+        Sniffed::EventText => read_text(&mut stream, &mut report),
         Sniffed::Empty => report.skip("empty file".into()),
         Sniffed::Unknown(what) => report.skip(what),
     }
     vec![report]
+}
+
+/// Text renderings are pasted or saved by hand: tens of KiB, rarely more.
+const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+fn read_text(input: &mut dyn Read, report: &mut SourceReport) {
+    let mut bytes = Vec::new();
+    if let Err(e) = input.take(MAX_TEXT_BYTES + 1).read_to_end(&mut bytes) {
+        return report.fail(format!("cannot read: {e}"));
+    }
+    if bytes.len() as u64 > MAX_TEXT_BYTES {
+        bytes.truncate(MAX_TEXT_BYTES as usize);
+        report.diag(
+            Severity::Warning,
+            None,
+            format!("text rendering larger than {MAX_TEXT_BYTES} bytes: the rest is not read"),
+        );
+    }
+    let label = report.source.clone();
+    let mut dated = false;
+    for e in text::parse(&slmgr::decode(&bytes)) {
+        report.tally.records += 1;
+        if let Some(t) = e.raw.time {
+            report.tally.see_time(t);
+            dated = true;
+        }
+        if let Some(d) = &e.bad_date {
+            report.diag(
+                Severity::Warning,
+                Some(crate::messages::Location::Line(e.line)),
+                format!("Date {d:?} is not a date kmslens reads"),
+            );
+        }
+        let mut raw = e.raw;
+        // Text has no record ids: the line the event starts on stands in for it.
+        raw.record_id = Some(e.line);
+        report.tally.keep(raw, &label);
+    }
+    if dated {
+        report.diag(
+            Severity::Note,
+            None,
+            "text renderings show local time without a zone: read as UTC (export as .evtx or XML for exact times); record ids are line numbers",
+        );
+    }
 }
 
 /// slmgr output is a few KiB; anything far larger is not one.

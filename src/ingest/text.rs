@@ -1,0 +1,198 @@
+//! Text renderings of events (§9.4): Event Viewer "Copy details as text" (the KB articles' shape:
+//! `Log Name:`, `Source:`, `Date:`, `Event ID:` ... `Description:` then the message) and
+//! `wevtutil qe /f:text` (`Event[0]:` blocks, two-space indented labels). Only the message is there,
+//! so the payload is taken from the `Info:` line(s), and the DNS domain of 12293/12294 from the
+//! sentence.
+
+use super::record::RawEvent;
+use crate::kms::ids;
+
+/// One event read from text, with the line it starts on (text has no record ids).
+pub struct TextEvent {
+    pub line: u64,
+    pub raw: RawEvent,
+    /// The `Date:` value could not be read.
+    pub bad_date: Option<String>,
+}
+
+const LABELS: [&str; 14] = [
+    "Log Name",
+    "Source",
+    "Date",
+    "Event ID",
+    "Task Category",
+    "Task",
+    "Level",
+    "Opcode",
+    "Keywords",
+    "Keyword",
+    "User",
+    "User Name",
+    "Computer",
+    "Description",
+];
+
+fn label_of(line: &str) -> Option<(&'static str, &str)> {
+    let t = line.trim();
+    LABELS.iter().find_map(|l| {
+        t.strip_prefix(l)
+            .and_then(|rest| rest.trim_start().strip_prefix(':'))
+            .map(|v| (*l, v.trim()))
+    })
+}
+
+/// The provider a `Source:` value stands for (Event Viewer may shorten or show the source name).
+fn provider(source: &str) -> String {
+    let s = source.trim();
+    if s.eq_ignore_ascii_case("Security-SPP")
+        || s.eq_ignore_ascii_case("Software Protection Platform Service")
+    {
+        return ids::PROVIDER_SPP.to_string();
+    }
+    if s.eq_ignore_ascii_case("Security-Licensing-SLC")
+        || s.eq_ignore_ascii_case("Software Licensing Service")
+    {
+        return ids::PROVIDER_SLC.to_string();
+    }
+    s.to_string()
+}
+
+/// Dates as Event Viewer and wevtutil print them, in the local time of the machine that rendered
+/// them (no zone is written): read as UTC.
+fn parse_date(s: &str) -> Option<jiff::Timestamp> {
+    let s = s.trim().trim_end_matches('Z');
+    if s.is_empty() {
+        return None;
+    }
+    let iso = s.replace(' ', "T");
+    if let Ok(dt) = iso.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+    }
+    crate::kms::values::parse_client_time(s)
+}
+
+pub fn parse(text: &str) -> Vec<TextEvent> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(label_of(l), Some(("Log Name", _))))
+        .map(|(k, _)| k)
+        .collect();
+    starts.push(lines.len());
+    let mut out = Vec::new();
+    for w in starts.windows(2) {
+        let block = &lines[w[0]..w[1]];
+        let mut raw = RawEvent::default();
+        let mut date = None;
+        let mut description: Vec<&str> = Vec::new();
+        let mut in_description = false;
+        for line in block {
+            if in_description {
+                // wevtutil starts the next event with `Event[N]:`.
+                if line.trim_start().starts_with("Event[") && line.trim_end().ends_with("]:") {
+                    break;
+                }
+                description.push(line.trim_end());
+                continue;
+            }
+            match label_of(line) {
+                Some(("Log Name", v)) => raw.channel = v.to_string(),
+                Some(("Source", v)) => raw.provider = provider(v),
+                Some(("Date", v)) => date = Some(v.to_string()),
+                Some(("Event ID", v)) => raw.event_id = v.parse().unwrap_or(0),
+                Some(("Computer", v)) => raw.computer = v.to_string(),
+                Some(("Description", v)) => {
+                    in_description = true;
+                    if !v.is_empty() {
+                        description.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let time = date.as_deref().and_then(parse_date);
+        let bad_date = match (&date, time) {
+            (Some(d), None) if !d.trim().is_empty() => Some(d.clone()),
+            _ => None,
+        };
+        raw.time = time;
+        raw.data = payload(raw.event_id, &description);
+        out.push(TextEvent {
+            line: w[0] as u64 + 1,
+            raw,
+            bad_date,
+        });
+    }
+    out
+}
+
+/// The event's values, from its message.
+fn payload(event_id: u16, description: &[&str]) -> Vec<String> {
+    let lines: Vec<&str> = description
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = lines.join(" ");
+    let info = lines.iter().position(|l| l.starts_with("Info:")).map(|k| {
+        let same_line = lines[k].trim_start_matches("Info:").trim();
+        if same_line.is_empty() {
+            lines[k + 1..].join(" ")
+        } else {
+            same_line.to_string()
+        }
+    });
+    let domain = || {
+        let after = message.split(" in the ").nth(1)?;
+        let d = after.split(" domain").next()?;
+        Some(d.trim().trim_matches(['\'', '`', '"']).to_string())
+    };
+    match event_id {
+        ids::DNS_PUBLISH_FAILED => vec![info.unwrap_or_default(), domain().unwrap_or_default()],
+        ids::DNS_PUBLISH_SUCCEEDED => vec![domain().unwrap_or_default()],
+        ids::CLIENT_REQUEST | ids::CLIENT_RESPONSE | ids::HOST_REQUEST => {
+            info.into_iter().collect()
+        }
+        _ => {
+            // 8198, 8200, 8208 carry `hr=0x…` in the sentence.
+            let hr = message
+                .split_whitespace()
+                .find(|w| w.starts_with("hr=") || w.starts_with("(hr="))
+                .map(|w| w.trim_matches(['(', ')', '.', ',']).to_string());
+            hr.into_iter()
+                .chain((!message.is_empty()).then_some(message.clone()))
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kb_style_client_request() {
+        let t = "Log Name: Application  \r\nSource: Microsoft-Windows-Security-SPP  \r\nDate:  \r\n\r\nEvent ID: 12288  \r\nTask Category: None  \r\nLevel: Information  \r\nKeywords: Classic  \r\nUser: N/A  \r\nComputer: PC1.contoso.com\r\nDescription:  \r\nThe client has sent an activation request to the key management service machine.  \r\nInfo:  \r\n0xC004F06C, 0x00000000, kms01.contoso.com:1688, 36f27b39-2fd5-440b-be67-a09996d27a38, 2010/09/29 17:52, 0, 2, 41760, 68531fb9-5511-4989-97be-d11a0f55633f, 5\r\n";
+        let e = parse(t);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].raw.event_id, 12288);
+        assert_eq!(e[0].raw.provider, ids::PROVIDER_SPP);
+        assert_eq!(e[0].raw.computer, "PC1.contoso.com");
+        assert!(e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, kms01"));
+        assert_eq!(e[0].raw.time, None);
+    }
+
+    #[test]
+    fn dns_events_take_the_domain_from_the_sentence() {
+        let t = "Log Name: Application\nSource: Security-SPP\nEvent ID: 12293\nComputer: KMS1\nDescription:\nPublishing the Key Managment Service (KMS) to DNS in the `contoso.com` domain failed.\nInfo:  0x80072338\n";
+        let e = parse(t);
+        assert_eq!(
+            e[0].raw.data,
+            vec!["0x80072338".to_string(), "contoso.com".to_string()]
+        );
+    }
+}
