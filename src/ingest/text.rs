@@ -138,14 +138,25 @@ fn payload(event_id: u16, description: &[&str]) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .collect();
     let message = lines.join(" ");
-    let info = lines.iter().position(|l| l.starts_with("Info:")).map(|k| {
-        let same_line = lines[k].trim_start_matches("Info:").trim();
-        if same_line.is_empty() {
-            lines[k + 1..].join(" ")
-        } else {
-            same_line.to_string()
-        }
-    });
+    let info = lines
+        .iter()
+        .position(|l| l.starts_with("Info:"))
+        .map(|k| {
+            let same_line = lines[k].trim_start_matches("Info:").trim();
+            if same_line.is_empty() {
+                lines[k + 1..].join(" ")
+            } else {
+                same_line.to_string()
+            }
+        })
+        // Some renderings drop the sentence and `Info:` and keep only the payload (§5.2).
+        .or_else(|| {
+            lines
+                .iter()
+                .rev()
+                .find(|l| l.matches(',').count() >= 7)
+                .map(|l| l.to_string())
+        });
     let domain = || {
         let after = message.split(" in the ").nth(1)?;
         let d = after.split(" domain").next()?;
@@ -184,6 +195,16 @@ mod tests {
         assert_eq!(e[0].raw.computer, "PC1.contoso.com");
         assert!(e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, kms01"));
         assert_eq!(e[0].raw.time, None);
+    }
+
+    #[test]
+    fn a_description_with_only_the_payload() {
+        let t = "    Log Name:      Application\n    Source:        Microsoft-Windows-Security-SPP\n    Date:         \n    Event ID:      12288\n    Computer:     AZVM\n    Description:\n    0xC004F06C, 0x00000000, azkms.core.windows.net:1688, 08c3bda0-c556-4b61-9e4e-7bf6d4df80be, 2021/03/02 09:15, 1, 5, 0, 34e1ae55-27f8-4950-8877-7a03be5fb181, \n";
+        let e = parse(t);
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, azkms.core.windows.net:1688")
+        );
     }
 
     #[test]

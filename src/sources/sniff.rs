@@ -52,6 +52,26 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if head.len() >= 8 && &head[4..8] == b"LfLe" {
         return Sniffed::LegacyEvt;
     }
+    // Archives kmslens does not open: say how to get at what they hold.
+    for (magic, what) in [
+        (
+            &b"MSCF"[..],
+            "CAB archive (licensingdiag writes one): extract it with `expand -F:* FILE.cab DIR` and add the folder",
+        ),
+        (
+            &b"7z\xBC\xAF\x27\x1C"[..],
+            "7-Zip archive: extract it, or re-pack the bundle as .zip",
+        ),
+        (
+            &b"Rar!\x1A\x07"[..],
+            "RAR archive: extract it, or re-pack the bundle as .zip",
+        ),
+        (&b"\x1F\x8B"[..], "gzip file: decompress it first"),
+    ] {
+        if head.starts_with(magic) {
+            return Sniffed::Unknown(what.into());
+        }
+    }
     let (text, encoding, bom) = decode_head(head);
     let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if body.starts_with('<') {
@@ -198,6 +218,7 @@ mod tests {
             Sniffed::EventText
         );
         assert!(matches!(sniff(b"<html><body>"), Sniffed::Unknown(_)));
+        assert!(matches!(sniff(b"MSCF\0\0\0\0"), Sniffed::Unknown(m) if m.contains("expand")));
         assert!(
             matches!(sniff(b"MZ\x90\0\x03\0\0\0\x04\0"), Sniffed::Unknown(m) if m.contains("4D 5A"))
         );
