@@ -29,7 +29,8 @@ pub enum Command {
     ///
     /// BUNDLE is any mix of files, folders (read recursively) and .zip archives. Files are
     /// recognised by content: .evtx logs, exported event XML (wevtutil or Event Viewer, UTF-8 or
-    /// UTF-16). A summary of every source read goes to stderr.
+    /// UTF-16), text renderings of events, slmgr /dlv output. A summary of every source read goes
+    /// to stderr.
     Events(EventsArgs),
     /// Analyse the bundle: correlate requests, responses and host records, run the rules, report.
     ///

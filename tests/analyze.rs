@@ -196,3 +196,33 @@ fn expected_hosts_make_other_hosts_rogue() {
     );
     assert!(a.findings.iter().all(|f| f.rule != "KMS-ROGUE-HOST"));
 }
+
+/// A large fleet with most faults at once, in EVTX: `cargo test -- --ignored` (about a minute).
+#[test]
+#[ignore]
+fn a_large_fleet_with_many_faults() {
+    let faults = vec![
+        Fault::DupCmid,
+        Fault::NoResponse,
+        Fault::RogueHost,
+        Fault::DnsPublish,
+        Fault::ClockSkew,
+        Fault::RejectedProduct,
+        Fault::Tampered,
+        Fault::SrvNotFound,
+        Fault::NotKmsClient,
+    ];
+    let (a, truth) = run(SimConfig {
+        clients: 2000,
+        hosts: 3,
+        days: 30,
+        faults,
+        seed: 77,
+        format: SimFormat::Mixed,
+        noise: 1,
+        zip_some: true,
+    });
+    assert!(truth.len() > 100);
+    let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+}

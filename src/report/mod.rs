@@ -10,3 +10,11 @@ pub mod markdown;
 pub mod rows;
 pub mod summary;
 pub mod text;
+
+/// Text for HTML and SVG: `&`, `<`, `>` and `"` escaped.
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
