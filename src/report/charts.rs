@@ -1,6 +1,7 @@
 //! Inline SVG charts for the HTML report (no script, no external resource): attempts per day by
 //! outcome, each KMS host's count over time against the thresholds, requests per KMS host.
 
+use super::esc;
 use crate::analysis::Analysis;
 use crate::correlate::Outcome;
 use std::collections::BTreeMap;
@@ -13,13 +14,6 @@ const OUTCOMES: [(Outcome, &str); 5] = [
     (Outcome::Rejected, "#c62828"),
     (Outcome::NoResponse, "#6a1b9a"),
 ];
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// Activation attempts per day, stacked by outcome.
 pub fn attempts_per_day(a: &Analysis) -> Option<String> {

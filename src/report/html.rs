@@ -1,18 +1,11 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no script, no network) to attach
 //! to a support case.
 
-use super::charts;
 use super::coverage::{self, Coverage};
+use super::{charts, esc};
 use crate::analysis::Analysis;
 use crate::rules::Severity;
 use std::fmt::Write;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// `code` spans for backquoted text of rule files.
 fn inline(s: &str) -> String {
