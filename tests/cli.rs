@@ -62,6 +62,15 @@ fn events_on_the_samples_prints_every_event_including_zipped_and_evtx_ones() {
         "{stderr}"
     );
     assert!(stderr.contains("1237 KMS events kept"), "{stderr}");
+    // A large bundle lists only the sources with problems.
+    assert!(
+        stderr.contains("... and 96 sources read without a problem (not listed)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("samples/ground-truth.json | skipped: JSON document"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -154,5 +163,9 @@ fn exit_0_with_damaged_and_unknown_files_beside_a_good_log() {
     assert!(
         stderr.contains("sysmon.evtx: chunk 9: unreadable chunk"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains("app.xml | 6 records, 5 KMS"),
+        "a small bundle lists every source: {stderr}"
     );
 }

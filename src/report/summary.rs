@@ -4,6 +4,9 @@ use crate::ingest::report::{SourceReport, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// Up to this many sources, every one gets a line.
+const LIST_ALL_UP_TO: usize = 60;
+
 pub fn render(sources: &[SourceReport]) -> String {
     let mut s = String::new();
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
@@ -34,7 +37,14 @@ pub fn render(sources: &[SourceReport]) -> String {
             kinds.join(", ")
         }
     );
+    // A large bundle lists only its sources with problems.
+    let quiet_ok = sources.len() > LIST_ALL_UP_TO;
+    let mut not_listed = 0usize;
     for r in sources {
+        if quiet_ok && r.status == Status::Read && !r.is_damaged() {
+            not_listed += 1;
+            continue;
+        }
         let state = match &r.status {
             Status::Read if r.is_damaged() => "damaged".to_string(),
             Status::Read => "ok".to_string(),
@@ -71,6 +81,12 @@ pub fn render(sources: &[SourceReport]) -> String {
             }
         }
         let _ = writeln!(s, " | {state}");
+    }
+    if not_listed > 0 {
+        let _ = writeln!(
+            s,
+            "  ... and {not_listed} sources read without a problem (not listed)"
+        );
     }
     s
 }
