@@ -119,7 +119,7 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     let flush = |src: Option<&str>, hidden: usize| {
         if let (Some(src), true) = (src, hidden > 0) {
             eprintln!(
-                "kmslens: note: {src}: {hidden} more problems not shown (see the JSON report)"
+                "kmslens: note: {src}: {hidden} more problems not shown (`kmslens analyze --format json` lists them all)"
             );
         }
     };

@@ -197,3 +197,45 @@ fn the_chunk_prefilter_loses_no_event() {
     );
     assert_eq!(fast.events, full.events);
 }
+
+#[test]
+fn a_real_attack_sample_in_the_kms_log_is_reported_as_tampering() {
+    let a = analyze(
+        &[corpus(
+            "Yamato-Security__hayabusa-sample-evtx/SharpEventPersistHiddenShellcode.evtx",
+        )],
+        &[],
+    );
+    assert_eq!(
+        a.findings.len(),
+        1,
+        "{:?}",
+        a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+    let f = &a.findings[0];
+    assert_eq!(f.rule, "KMS-LOG-TAMPERED");
+    assert_eq!(f.subjects["host"], vec!["yamatosecurity".to_string()]);
+    assert_eq!(f.evidence[0].record_id, Some(2));
+    assert!(
+        f.message.contains("event 1337 from Persistence"),
+        "{}",
+        f.message
+    );
+    // Client-side rules say why they could not run.
+    assert!(
+        a.not_checked
+            .iter()
+            .any(|n| n.rule == "KMS-NO-RESPONSE" && n.reason.contains("12288"))
+    );
+}
+
+#[test]
+fn the_whole_corpus_analyses_without_a_false_alarm() {
+    let a = analyze(&[corpus_root()], &[]);
+    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        vec!["KMS-LOG-TAMPERED"],
+        "only the planted event is a problem in these real logs"
+    );
+}

@@ -196,7 +196,7 @@ pub fn render(a: &Analysis, colour: bool) -> String {
             };
             let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
         }
-        let _ = writeln!(out, "  Why it matters: {}", wrap(&f.explanation, 4));
+        let _ = writeln!(out, "  Why it matters: {}", one_paragraph(&f.explanation));
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "  What to do:");
             for (k, r) in f.remediation.iter().enumerate() {
@@ -232,6 +232,6 @@ pub fn render(a: &Analysis, colour: bool) -> String {
 }
 
 /// The explanation as one paragraph (rule files wrap it for the editor, not for the reader).
-fn wrap(text: &str, _indent: usize) -> String {
+fn one_paragraph(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
