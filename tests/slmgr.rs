@@ -112,3 +112,36 @@ fn server_2012_r2_host_dlv() {
         assert_eq!(p.role(), Role::Host);
     }
 }
+
+#[test]
+fn an_output_in_an_unknown_language_is_read_by_shape_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let pc = dir.path().join("PC07");
+    std::fs::create_dir(&pc).unwrap();
+    // Labels guessed, not verified (kms-reference §7.4): only the values' shapes are relied on.
+    let text = "Nome: Windows(R), Enterprise edition\r\nDescrizione: Windows(R) Operating System, VOLUME_KMSCLIENT channel\r\nStato licenza: Con licenza\r\n    ID macchina client (CMID): 0f1e2d3c-4b5a-4697-8877-aa00bb11cc07\r\n    Nome computer KMS da DNS: kms01.contoso.com:1688\r\n";
+    std::fs::write(pc.join("slmgr.txt"), utf16(text, true, true)).unwrap();
+    let b = read_one(dir.path());
+    assert_eq!(
+        b.sources[0].detail.as_deref(),
+        Some("language not recognised")
+    );
+    let p = &b.slmgr[0].product;
+    assert_eq!(
+        p.cmid.as_deref(),
+        Some("0f1e2d3c-4b5a-4697-8877-aa00bb11cc07")
+    );
+    assert_eq!(p.kms_host.as_deref(), Some("kms01.contoso.com"));
+    assert_eq!(b.slmgr[0].computer.as_deref(), Some("PC07"));
+    let out = assert_cmd::Command::cargo_bin("kmslens")
+        .unwrap()
+        .arg("analyze")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.contains("slmgr output in a language kmslens has no labels for"),
+        "{report}"
+    );
+}

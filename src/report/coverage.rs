@@ -63,7 +63,13 @@ pub fn of(a: &Analysis) -> Coverage {
                         what: format!("{} damaged chunks or records{detail}", s.tally.damaged),
                     });
                 }
-                if matches!(s.kind, "evtx" | "xml") {
+                if s.kind == "slmgr" && s.detail.as_deref() == Some("language not recognised") {
+                    problems.push(Problem {
+                        source: s.source.to_string(),
+                        what: "slmgr output in a language kmslens has no labels for: only the CMID and KMS host were read".into(),
+                    });
+                }
+                if matches!(s.kind, "evtx" | "xml" | "text") {
                     logs.push(LogSpan {
                         source: s.source.to_string(),
                         kind: s.kind,

@@ -110,21 +110,13 @@ pub fn render(a: &Analysis, colour: bool) -> String {
             l.strftime("%Y-%m-%d %H:%M")
         );
     }
-    if skipped + unreadable + damaged > 0 {
+    if !cov.problems.is_empty() {
         let _ = writeln!(
             out,
             "  Inputs with problems: {damaged} damaged, {unreadable} unreadable, {skipped} skipped (not event logs)"
         );
-        for s in srcs {
-            let why = match &s.status {
-                Status::Unreadable(r) => format!("unreadable: {r}"),
-                Status::Read if s.tally.damaged > 0 => {
-                    format!("{} damaged chunks or records", s.tally.damaged)
-                }
-                Status::Skipped(r) if s.kind != "zip" => format!("skipped: {r}"),
-                _ => continue,
-            };
-            let _ = writeln!(out, "    {} {}", s.source, st.dim(&format!("({why})")));
+        for p in &cov.problems {
+            let _ = writeln!(out, "    {} {}", p.source, st.dim(&format!("({})", p.what)));
         }
     }
     let _ = writeln!(out);

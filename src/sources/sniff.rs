@@ -106,13 +106,17 @@ pub fn sniff(head: &[u8]) -> Sniffed {
 }
 
 fn is_slmgr(text: &str) -> bool {
-    const MARKERS: [&str; 6] = [
+    // English and German labels, and what any language keeps: the CMID acronym, channel names.
+    const MARKERS: [&str; 9] = [
         "Software licensing service version",
         "License Status:",
         "Lizenzstatus:",
         "Key Management Service client information",
-        "Client Machine ID (CMID)",
         "Key Management Service is enabled on this machine",
+        "(CMID)",
+        "VOLUME_KMS",
+        "Volume:GVLK",
+        "Volume:CSVLK",
     ];
     MARKERS.iter().any(|m| text.contains(m))
 }
