@@ -591,11 +591,8 @@ fn truth(
     for c in clients.iter().filter(|c| c.no_srv && !c.app.is_empty()) {
         out.push(t("KMS-SRV-NOT-FOUND", "client", &c.id));
     }
-    for c in clients
-        .iter()
-        .filter(|c| !c.no_srv && c.activated_at.is_none() && !c.app.is_empty())
-    {
-        // Never activated: its latest request still reports a grace period.
+    for c in clients.iter().filter(|c| c.activated_at.is_none()) {
+        // Never activated: its latest request, or its slmgr output, reports a grace period.
         out.push(t("KMS-NOT-ACTIVATED", "client", &c.id));
         if c.blocked && c.app.len() >= 2 {
             out.push(t("KMS-HOST-UNREACHABLE", "client", &c.id));
