@@ -149,6 +149,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     clients.sort();
     for client in clients {
         let reqs = &requests[client];
+        let offset = info_time_offset(reqs);
         let resps = responses.get(client).map(Vec::as_slice).unwrap_or(&[]);
         let mut next_resp = 0usize;
         let first = out.len();
@@ -191,9 +192,12 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 )
             });
             let host = host.map(|(he, h)| {
-                let skew = h
-                    .client_time
-                    .map(|ct| he.time.duration_since(ct).as_secs_f64() / 60.0);
+                // The client time the request carries, in UTC: less the client's own offset
+                // between that time and its event times (its time zone, if it writes local time).
+                let skew = h.client_time.map(|ct| {
+                    let utc = ct - SignedDuration::from_secs(offset);
+                    he.time.duration_since(utc).as_secs_f64() / 60.0
+                });
                 (
                     Evidence::of(he),
                     HostFacts {
@@ -238,6 +242,27 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     }
     out.sort_by(|a, b| (a.request.time, &a.client).cmp(&(b.request.time, &b.client)));
     out
+}
+
+/// How far ahead of its own event times (UTC) a client writes the time of its requests, in seconds,
+/// rounded to the quarter hour: 0 when the Info time is UTC, the zone's offset when it is local.
+/// A wrong clock moves both times alike, so clock skew stays visible. The most common value wins.
+fn info_time_offset(reqs: &[(&KmsEvent, &ClientRequest)]) -> i64 {
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for (e, r) in reqs {
+        if let Some(ct) = r.client_time {
+            // The Info time has minute precision and is truncated: add half a minute back.
+            let diff = ct.duration_since(e.time).as_secs() + 30;
+            *counts
+                .entry((diff as f64 / 900.0).round() as i64 * 900)
+                .or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(off, n)| (*n, -off.abs()))
+        .map(|(off, _)| off)
+        .unwrap_or(0)
 }
 
 /// The host record of this request: same CMID and client; the same client time when both carry

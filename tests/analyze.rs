@@ -226,3 +226,97 @@ fn a_large_fleet_with_many_faults() {
     let problems = accuracy(&a, &truth);
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Writes one machine's events as a wevtutil stream.
+fn write_events(dir: &std::path::Path, name: &str, events: &[(u16, &str, &str, &str, &str)]) {
+    let body: String = events
+        .iter()
+        .enumerate()
+        .map(|(k, (id, channel, computer, time, data))| {
+            let data: String = data.split('|').map(|d| format!("<Data>{d}</Data>")).collect();
+            format!(
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n",
+                k + 1
+            )
+        })
+        .collect();
+    std::fs::write(dir.join(name), body).unwrap();
+}
+
+#[test]
+fn clients_writing_local_time_in_their_requests_are_not_clock_skew() {
+    // Two clients whose Info times are local (UTC+2 and UTC-8) and one whose clock is 5 hours off.
+    let dir = tempfile::tempdir().unwrap();
+    let cmid = |n: u8| format!("0f1e2d3c-4b5a-4697-8877-aa00bb11cc{n:02}");
+    let act = "73111121-5638-40f6-bc11-f1d7b0d64300";
+    let mut host = Vec::new();
+    let mut keep = Vec::new();
+    for (n, name, utc, local, host_time) in [
+        (
+            1u8,
+            "PARIS",
+            "2026-06-01T10:00:10Z",
+            "2026/06/01 12:00",
+            "2026-06-01T10:00:11Z",
+        ),
+        (
+            2,
+            "SEATTLE",
+            "2026-06-01T11:00:10Z",
+            "2026/06/01 03:00",
+            "2026-06-01T11:00:11Z",
+        ),
+        // Clock 5 h ahead: its events and Info times say 16:00 UTC, the host logs 11:00 UTC.
+        (
+            3,
+            "SKEWED",
+            "2026-06-01T16:00:10Z",
+            "2026/06/01 16:00",
+            "2026-06-01T11:00:11Z",
+        ),
+    ] {
+        let req = format!(
+            "0x00000000, 0x00000000, kms01.contoso.com:1688, {}, {local}, 0, 2, 40000, {act}, 25",
+            cmid(n)
+        );
+        let resp = format!("0x00000000, 0x00000000, 1, 0, 30, 120, 10080, {local}");
+        let fqdn = format!("{name}.contoso.com");
+        keep.push((n, fqdn.clone(), utc, req, resp));
+        let (y, rest) = local.split_once('/').unwrap();
+        let host_local: String = format!("{y}/{}", rest.replace("/0", "/").trim_start_matches('0'));
+        let fields = format!("0x0,25,{fqdn},{},{host_local},0,2,40000,{act}", cmid(n));
+        host.push((
+            12290u16,
+            "Key Management Service",
+            "kms01.contoso.com",
+            host_time,
+            fields,
+        ));
+    }
+    for (n, fqdn, utc, req, resp) in &keep {
+        let resp_time = utc.replace(":10Z", ":11Z");
+        let events: Vec<(u16, &str, &str, &str, &str)> = vec![
+            (12288, "Application", fqdn, utc, req),
+            (12289, "Application", fqdn, &resp_time, resp),
+        ];
+        write_events(dir.path(), &format!("client{n}.xml"), &events);
+    }
+    let host_refs: Vec<(u16, &str, &str, &str, &str)> = host
+        .iter()
+        .map(|(a, b, c, d, e)| (*a, *b, *c, *d, e.as_str()))
+        .collect();
+    write_events(dir.path(), "kms.xml", &host_refs);
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(
+        a.attempts.iter().filter(|x| x.host.is_some()).count(),
+        3,
+        "every request matched its host record"
+    );
+    let skewed: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-CLOCK-SKEW")
+        .map(|f| f.subjects["client"].clone())
+        .collect();
+    assert_eq!(skewed, vec![vec!["skewed".to_string()]]);
+}
