@@ -232,3 +232,38 @@ fn the_record_prefilter_loses_no_event_among_noise() {
         |b: &kmslens::ingest::Ingested| b.sources.iter().map(|s| s.tally.records).sum::<u64>();
     assert_eq!(records(&fast), records(&full));
 }
+
+#[test]
+fn clients_log_the_spp_events_around_activation() {
+    let (dir, _) = simulate(&SimConfig {
+        clients: 30,
+        days: 3,
+        seed: 5,
+        ..SimConfig::default()
+    });
+    let b = read_one(dir.path());
+    let count = |id: u16| b.events.iter().filter(|e| e.event_id == id).count();
+    assert_eq!(count(900), 30, "one service start per client");
+    assert_eq!(count(902), 31, "one per client and the host");
+    let activated = b
+        .events
+        .iter()
+        .filter(|e| matches!(&e.body, kmslens::kms::KmsBody::ClientResponse(r) if r.activated))
+        .count();
+    assert!(activated >= 30);
+    assert_eq!(
+        count(1003),
+        activated,
+        "a licensing status check per activation"
+    );
+    assert_eq!(
+        count(16384),
+        activated,
+        "a scheduled service start per activation"
+    );
+    assert!(
+        b.events
+            .iter()
+            .all(|e| !matches!(e.body, kmslens::kms::KmsBody::Malformed(_)))
+    );
+}

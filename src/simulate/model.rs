@@ -82,6 +82,8 @@ struct Client {
     retail: bool,
     /// Every host it sent a request to.
     used_hosts: Vec<usize>,
+    /// Requests (12288) it logged.
+    requests: u32,
 }
 
 struct Host {
@@ -239,6 +241,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 app: vec![],
                 last: None,
                 used_hosts: vec![],
+                requests: 0,
             }
         })
         .collect();
@@ -284,6 +287,21 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             hosts.len()
         };
         let c = &mut clients[i];
+        if c.app.is_empty() {
+            // The machine starts: the Software Protection service logs its start (§4.6).
+            let boot = if c.skewed { t + SKEW } else { t } - SignedDuration::from_secs(40);
+            c.app.push(ev(boot, 900, 16384, vec!["<explicit>".into()]));
+            let started = ev(
+                boot + SignedDuration::from_secs(3),
+                902,
+                16384,
+                vec!["10.0.22621.4111".into()],
+            );
+            c.app.push(SimEvent {
+                level: 0,
+                ..started
+            });
+        }
         if c.no_srv {
             // The SRV lookup fails before any request: slui logs 8198 at logon, once a day.
             let cmd = format!(
@@ -334,6 +352,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             c.product.act_id,
             c.product.min_count
         );
+        c.requests += 1;
         c.app
             .push(ev(clock, ids::CLIENT_REQUEST, 16384, vec![info]));
         if c.blocked {
@@ -412,6 +431,29 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         *best = (*best).max(echo);
         c.last = Some((k, echo, activated));
         c.last_rejected = !host_hr.is_success();
+        if activated {
+            // A licensing status check, and the service scheduling its next start (§4.6, §5.4).
+            let status = format!(
+                "1: {}, 1, 1 [(0 [0x00000000, 1, 0], [( 1 0x00000000)])(1 )(2 )(3 )]",
+                c.product.act_id
+            );
+            let after = clock + ms(rng.range(1_500, 2_500));
+            c.app.push(ev(
+                after,
+                ids::LICENSING_STATUS,
+                16384,
+                vec!["55c92734-d682-4d71-983e-d6ec3f16059f".into(), status],
+            ));
+            let restart = (clock + SignedDuration::from_mins(10080))
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            c.app.push(ev(
+                after + ms(300),
+                16384,
+                16384,
+                vec![restart, "RulesEngine".into()],
+            ));
+        }
         let next = if activated {
             c.activated_at = Some(t);
             c.last_error = Hresult::S_OK;
@@ -570,9 +612,9 @@ fn truth(
     }
     for c in clients
         .iter()
-        .filter(|c| c.blocked && !c.no_srv && !c.app.is_empty())
+        .filter(|c| c.blocked && !c.no_srv && c.requests > 0)
     {
-        if c.app.len() >= 2 {
+        if c.requests >= 2 {
             out.push(t("KMS-NO-RESPONSE", "client", &c.id));
         }
         // Only a host whose log is in the bundle can show that it never saw the requests.
@@ -594,13 +636,13 @@ fn truth(
     for c in clients.iter().filter(|c| c.activated_at.is_none()) {
         // Never activated: its latest request, or its slmgr output, reports a grace period.
         out.push(t("KMS-NOT-ACTIVATED", "client", &c.id));
-        if c.blocked && c.app.len() >= 2 {
+        if c.blocked && c.requests >= 2 {
             out.push(t("KMS-HOST-UNREACHABLE", "client", &c.id));
         }
     }
     for c in clients
         .iter()
-        .filter(|c| c.skewed && !c.blocked && !c.app.is_empty())
+        .filter(|c| c.skewed && !c.blocked && c.requests > 0)
     {
         out.push(t("KMS-CLOCK-SKEW", "client", &c.id));
     }
@@ -646,7 +688,7 @@ fn truth(
     // Split: per product group, several hosts asked, none echoing the minimum, while the group's
     // clients would reach it.
     let mut groups: BTreeMap<u32, (Vec<usize>, std::collections::BTreeSet<&str>)> = BTreeMap::new();
-    for c in clients.iter().filter(|c| !c.app.is_empty()) {
+    for c in clients.iter().filter(|c| c.requests > 0) {
         let g = groups.entry(c.product.min_count).or_default();
         for k in &c.used_hosts {
             if !g.0.contains(k) {
