@@ -261,6 +261,11 @@ pub const ALL: [&TableDef; 12] = [
 
 /// Builds a frame from rows laid out as `def` says.
 pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
+    owned_frame(def, rows.to_vec())
+}
+
+/// A frame from rows it consumes: strings move into the columns instead of being copied.
+fn owned_frame(def: &TableDef, mut rows: Vec<Vec<Val>>) -> PolarsResult<DataFrame> {
     if let Some(r) = rows.iter().find(|r| r.len() != def.columns.len()) {
         polars_bail!(ShapeMismatch: "table {}: a row has {} values for {} columns", def.name, r.len(), def.columns.len());
     }
@@ -270,9 +275,9 @@ pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
         let col = match kind {
             Str => Column::new(
                 name,
-                cells(def, rows, k, |v| {
+                cells(def, &mut rows, k, |v| {
                     if let Val::S(x) = v {
-                        Some(x.clone())
+                        Some(x.take())
                     } else {
                         None
                     }
@@ -280,25 +285,25 @@ pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
             ),
             Int => Column::new(
                 name,
-                cells(def, rows, k, |v| {
+                cells(def, &mut rows, k, |v| {
                     if let Val::I(x) = v { Some(*x) } else { None }
                 })?,
             ),
             Float => Column::new(
                 name,
-                cells(def, rows, k, |v| {
+                cells(def, &mut rows, k, |v| {
                     if let Val::F(x) = v { Some(*x) } else { None }
                 })?,
             ),
             Bool => Column::new(
                 name,
-                cells(def, rows, k, |v| {
+                cells(def, &mut rows, k, |v| {
                     if let Val::B(x) = v { Some(*x) } else { None }
                 })?,
             ),
             Time => Column::new(
                 name,
-                cells(def, rows, k, |v| {
+                cells(def, &mut rows, k, |v| {
                     if let Val::T(x) = v {
                         Some(x.map(|t| t.as_microsecond()))
                     } else {
@@ -316,13 +321,13 @@ pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
 /// Column `k` of `rows`; a value of another type than the column's is an error, not a null.
 fn cells<T>(
     def: &TableDef,
-    rows: &[Vec<Val>],
+    rows: &mut [Vec<Val>],
     k: usize,
-    pick: impl Fn(&Val) -> Option<Option<T>>,
+    pick: impl Fn(&mut Val) -> Option<Option<T>>,
 ) -> PolarsResult<Vec<Option<T>>> {
-    rows.iter()
+    rows.iter_mut()
         .map(|r| {
-            pick(&r[k]).ok_or_else(|| polars_err!(SchemaMismatch: "table {}: column {} holds a value of another type", def.name, def.columns[k].0))
+            pick(&mut r[k]).ok_or_else(|| polars_err!(SchemaMismatch: "table {}: column {} holds a value of another type", def.name, def.columns[k].0))
         })
         .collect()
 }
@@ -353,6 +358,9 @@ pub fn build(
     params: &Params,
     expected_hosts: &[String],
 ) -> PolarsResult<Tables> {
+    // Each table's rows are dropped as soon as its frame exists: rows of values weigh far more
+    // than the frames, and attempts are the largest.
+    let attempts_frame = owned_frame(&ATTEMPTS, attempts.iter().map(attempt_row).collect())?;
     let mut creq = Vec::new();
     let mut cresp = Vec::new();
     let mut hreq = Vec::new();
@@ -511,7 +519,6 @@ pub fn build(
             })
         })
         .collect();
-    let attempts: Vec<Vec<Val>> = attempts.iter().map(attempt_row).collect();
     let params: Vec<Vec<Val>> = params
         .iter()
         .map(|(n, v)| vec![s(n), Val::F(Some(v))])
@@ -521,18 +528,18 @@ pub fn build(
         .map(|h| vec![s(h), s(machine_id(h))])
         .collect();
     let frames = vec![
-        ("sources", frame(&SOURCES, &sources)?),
-        ("client_requests", frame(&CLIENT_REQUESTS, &creq)?),
-        ("client_responses", frame(&CLIENT_RESPONSES, &cresp)?),
-        ("host_requests", frame(&HOST_REQUESTS, &hreq)?),
-        ("host_dns", frame(&HOST_DNS, &dns)?),
-        ("spp_errors", frame(&SPP_ERRORS, &spp)?),
-        ("slmgr", frame(&SLMGR, &slmgr_rows(bundle))?),
-        ("attempts", frame(&ATTEMPTS, &attempts)?),
-        ("params", frame(&PARAMS, &params)?),
-        ("expected_hosts", frame(&EXPECTED_HOSTS, &expected)?),
-        ("kms_log_events", frame(&KMS_LOG_EVENTS, &kms_log)?),
-        ("host_logs", frame(&HOST_LOGS, &host_logs)?),
+        ("sources", owned_frame(&SOURCES, sources)?),
+        ("client_requests", owned_frame(&CLIENT_REQUESTS, creq)?),
+        ("client_responses", owned_frame(&CLIENT_RESPONSES, cresp)?),
+        ("host_requests", owned_frame(&HOST_REQUESTS, hreq)?),
+        ("host_dns", owned_frame(&HOST_DNS, dns)?),
+        ("spp_errors", owned_frame(&SPP_ERRORS, spp)?),
+        ("slmgr", owned_frame(&SLMGR, slmgr_rows(bundle))?),
+        ("attempts", attempts_frame),
+        ("params", owned_frame(&PARAMS, params)?),
+        ("expected_hosts", owned_frame(&EXPECTED_HOSTS, expected)?),
+        ("kms_log_events", owned_frame(&KMS_LOG_EVENTS, kms_log)?),
+        ("host_logs", owned_frame(&HOST_LOGS, host_logs)?),
     ];
     Ok(Tables { frames })
 }
