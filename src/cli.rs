@@ -167,6 +167,9 @@ pub struct EventsArgs {
     /// Do not print the per-source summary on stderr (diagnostics are still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// List every source in the summary (a bundle of more than 60 lists only those with problems).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
     #[arg(long, hide = true)]
     pub full_parse: bool,
@@ -215,7 +218,7 @@ fn events(args: EventsArgs) -> ExitCode {
             .flat_map(|s| s.tally.diagnostics.iter()),
     );
     if !args.quiet {
-        eprint!("{}", summary::render(&bundle.sources));
+        eprint!("{}", summary::render(&bundle.sources, args.verbose));
     }
     if !bundle.any_log_read() {
         eprintln!("kmslens: error: no event log could be read from the given paths (see above)");

@@ -64,7 +64,7 @@ fn events_on_the_samples_prints_every_event_including_zipped_and_evtx_ones() {
     assert!(stderr.contains("1375 KMS events kept"), "{stderr}");
     // A large bundle lists only the sources with problems.
     assert!(
-        stderr.contains("... and 96 sources read without a problem (not listed)"),
+        stderr.contains("... and 96 sources read without a problem (--verbose lists them)"),
         "{stderr}"
     );
     assert!(
@@ -167,5 +167,24 @@ fn exit_0_with_damaged_and_unknown_files_beside_a_good_log() {
     assert!(
         stderr.contains("app.xml | 6 records, 5 KMS"),
         "a small bundle lists every source: {stderr}"
+    );
+}
+
+#[test]
+fn verbose_lists_every_source_of_a_large_bundle() {
+    let out = kmslens()
+        .args(["events", "--verbose", "-o", "/dev/null"])
+        .arg(samples())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("--verbose lists them"), "{stderr}");
+    assert!(
+        stderr.contains("samples/kms01/Key Management Service.evtx |"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().filter(|l| l.starts_with("  ")).count() >= 97,
+        "{stderr}"
     );
 }

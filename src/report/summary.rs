@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// Up to this many sources, every one gets a line.
 const LIST_ALL_UP_TO: usize = 60;
 
-pub fn render(sources: &[SourceReport]) -> String {
+pub fn render(sources: &[SourceReport], all: bool) -> String {
     let mut s = String::new();
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut read, mut skipped, mut unreadable, mut damaged, mut records, mut kept) =
@@ -38,7 +38,7 @@ pub fn render(sources: &[SourceReport]) -> String {
         }
     );
     // A large bundle lists only its sources with problems.
-    let quiet_ok = sources.len() > LIST_ALL_UP_TO;
+    let quiet_ok = !all && sources.len() > LIST_ALL_UP_TO;
     let mut not_listed = 0usize;
     for r in sources {
         if quiet_ok && r.status == Status::Read && !r.is_damaged() {
@@ -85,7 +85,7 @@ pub fn render(sources: &[SourceReport]) -> String {
     if not_listed > 0 {
         let _ = writeln!(
             s,
-            "  ... and {not_listed} sources read without a problem (not listed)"
+            "  ... and {not_listed} sources read without a problem (--verbose lists them)"
         );
     }
     s
