@@ -268,10 +268,21 @@ fn a_corrupt_or_truncated_zip_is_one_diagnostic_and_the_bundle_goes_on() {
         .iter()
         .find(|s| s.source.ends_with("truncated.zip"))
         .unwrap();
+    // Cut in the middle of its only entry: what the entry held up to the cut is read, and both
+    // the archive and the entry say they were cut.
+    assert!(truncated.is_damaged(), "{:?}", truncated.tally.diagnostics);
+    let said = truncated
+        .tally
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(said.contains("local headers"), "{said}");
     assert!(
-        matches!(&truncated.status, Status::Unreadable(r) if r.contains("zip")),
-        "{:?}",
-        truncated.status
+        b.sources
+            .iter()
+            .any(|s| s.source.ends_with("truncated.zip!app.xml") && s.is_damaged())
     );
     let corrupt: Vec<_> = b
         .sources
@@ -283,5 +294,39 @@ fn a_corrupt_or_truncated_zip_is_one_diagnostic_and_the_bundle_goes_on() {
             .iter()
             .any(|s| s.is_damaged() || !s.tally.diagnostics.is_empty()),
         "corrupt entry reported"
+    );
+}
+
+#[test]
+fn a_zip_cut_before_its_central_directory_is_read_from_its_local_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = zip_bytes(&[
+        (
+            "PC1/Application.xml",
+            &fixture_bytes("xml/wevtutil-rendered.xml"),
+        ),
+        (
+            "PC2/Application.xml",
+            &fixture_bytes("xml/eventviewer-saved.xml"),
+        ),
+    ]);
+    // The end-of-central-directory record gives where the directory starts: cut there.
+    let eocd = whole.len() - 22;
+    assert_eq!(&whole[eocd..eocd + 4], b"PK\x05\x06");
+    let cd = u32::from_le_bytes(whole[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    let path = dir.path().join("download.zip");
+    std::fs::write(&path, &whole[..cd]).unwrap();
+    let b = read_one(&path);
+    assert_eq!(b.events.len(), 11, "both entries, read in full");
+    let archive = &b.sources[0];
+    assert_eq!(
+        archive.detail.as_deref(),
+        Some("2 entries, no central directory")
+    );
+    assert!(archive.is_damaged());
+    assert!(
+        b.sources
+            .iter()
+            .any(|s| s.source.ends_with("download.zip!PC2/Application.xml"))
     );
 }

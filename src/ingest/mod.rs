@@ -11,7 +11,7 @@ pub mod xml;
 
 use crate::kms::KmsEvent;
 use crate::messages::Severity;
-use crate::sources::archive::{Archive, SharedReader, ZipLimits};
+use crate::sources::archive::{self, Archive, SharedReader, ZipLimits};
 use crate::sources::sniff::{HEAD_LEN, Sniffed, sniff};
 use crate::sources::{self, Origin, Source};
 use indicatif::ProgressBar;
@@ -344,14 +344,19 @@ fn read_zip(
             }
         }
     };
-    let archive =
-        match shared.and_then(|s| Archive::open(s, report.source.clone(), opts.zip, depth + 1)) {
-            Ok(a) => a,
-            Err(reason) => {
-                report.fail(reason);
-                return vec![report];
-            }
-        };
+    let shared = match shared {
+        Ok(s) => s,
+        Err(reason) => {
+            report.fail(reason);
+            return vec![report];
+        }
+    };
+    let archive = match Archive::open(shared.clone(), report.source.clone(), opts.zip, depth + 1) {
+        Ok(a) => a,
+        Err(reason) => {
+            return read_zip_without_directory(report, shared, reason, depth, opts, progress);
+        }
+    };
     let (entries, diags) = archive.entries();
     report.detail = Some(match entries.len() {
         1 => "1 entry".to_string(),
@@ -364,6 +369,58 @@ fn read_zip(
         .map(|s| read_source(s, opts, progress))
         .collect();
     out.extend(read.into_iter().flatten());
+    out
+}
+
+/// A zip whose central directory is missing or broken (a download or copy cut short): its entries
+/// are read one after the other from their local headers, as far as they go.
+fn read_zip_without_directory(
+    mut report: SourceReport,
+    shared: SharedReader,
+    reason: String,
+    depth: usize,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Vec<SourceReport> {
+    let label = report.source.clone();
+    let mut entries = Vec::new();
+    let walked = archive::stream_entries(shared, &label, opts.zip, |entry_label, input| {
+        entries.extend(read_stream(
+            &entry_label,
+            input,
+            None,
+            depth + 1,
+            opts,
+            progress,
+        ));
+    });
+    match walked {
+        Ok(n) if n > 0 => {
+            report.tally.damaged += 1;
+            report.diag(
+                Severity::Warning,
+                None,
+                format!("{reason}; the archive was cut short or damaged: {n} entries read from their local headers"),
+            );
+            report.detail = Some(format!("{n} entries, no central directory"));
+        }
+        Ok(_) => report.fail(reason),
+        Err((n, e)) => {
+            if n == 0 {
+                report.fail(format!("{reason}; {e}"));
+            } else {
+                report.tally.damaged += 1;
+                report.diag(
+                    Severity::Warning,
+                    None,
+                    format!("{reason}; {n} entries read from their local headers, then: {e}"),
+                );
+                report.detail = Some(format!("{n} entries, no central directory"));
+            }
+        }
+    }
+    let mut out = vec![report];
+    out.extend(entries);
     out
 }
 

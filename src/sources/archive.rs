@@ -213,6 +213,57 @@ impl Archive {
     }
 }
 
+/// Walks the entries of a zip from its local headers, in order, for an archive whose central
+/// directory cannot be read. Returns the entries read, or that count and what stopped the walk.
+pub fn stream_entries(
+    reader: SharedReader,
+    label: &str,
+    limits: ZipLimits,
+    mut f: impl FnMut(Arc<str>, &mut dyn Read),
+) -> Result<usize, (usize, String)> {
+    let mut input = io::BufReader::new(reader);
+    let total = AtomicU64::new(0);
+    let mut n = 0usize;
+    loop {
+        if n >= limits.max_entries {
+            return Err((
+                n,
+                format!("over the limit of {} entries", limits.max_entries),
+            ));
+        }
+        let entry = match zip::read::read_zipfile_from_stream(&mut input) {
+            Ok(Some(e)) => e,
+            Ok(None) => return Ok(n),
+            Err(e) => return Err((n, format!("entry {}: {e}", n + 1))),
+        };
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("entry #{}", n + 1));
+        if entry.is_dir() {
+            continue;
+        }
+        let entry_label: Arc<str> = format!("{label}!{}", clean_name(&name)).into();
+        let (compressed, declared) = (entry.compressed_size(), entry.size());
+        let mut limited = Limited {
+            inner: entry,
+            read: 0,
+            compressed,
+            declared,
+            limits,
+            total: &total,
+            error: None,
+        };
+        f(entry_label, &mut limited);
+        // What the reader left of the entry must be consumed to reach the next header.
+        let _ = io::copy(&mut limited, &mut io::sink());
+        if let Some(e) = limited.error {
+            return Err((n + 1, e));
+        }
+        n += 1;
+    }
+}
+
 /// Entry names are only labels: control characters are replaced so a name cannot forge output.
 fn clean_name(name: &str) -> String {
     name.chars()
