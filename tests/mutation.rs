@@ -19,13 +19,35 @@ impl Rng {
 
 #[test]
 fn flipped_cut_and_zeroed_copies_of_real_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A zip of a client folder, as support sends it, damaged like the rest.
+    let zipped = dir.path().join("client.zip.orig");
+    {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, path) in [
+            (
+                "PC/Application.evtx",
+                corpus("omerbenamram__evtx/Application_no_crc32.evtx"),
+            ),
+            ("PC/app.xml", fixture("xml/wevtutil-rendered.xml")),
+        ] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(&std::fs::read(path).unwrap()).unwrap();
+        }
+        w.finish().unwrap();
+    }
     let originals = [
         corpus("fukusuket__evtx-parser/Application.evtx"),
         corpus("omerbenamram__evtx/Application_no_crc32.evtx"),
         fixture("exported/Mandumpal-Application.viewer.xml"),
         fixture("xml/wevtutil-rendered.xml"),
+        fixture("slmgr/host-2012r2-dlv.txt"),
+        fixture("text/wevtutil-text.txt"),
+        zipped,
     ];
-    let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut paths = Vec::new();
     for (i, orig) in originals.iter().enumerate() {
