@@ -90,19 +90,12 @@ pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) 
                     format!("{} zero bytes after the last whole chunk", rest.len()),
                 );
             } else {
-                report.tally.damaged += 1;
-                report.diag(
-                    Severity::Warning,
-                    Some(Location::Offset(offset)),
-                    format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()),
-                );
+                report.damage(Some(Location::Offset(offset)), format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()));
             }
             break;
         }
         if let Some(e) = read_error {
-            report.tally.damaged += 1;
-            report.diag(
-                Severity::Warning,
+            report.damage(
                 Some(Location::Offset(offset)),
                 format!("read failed, rest of the file lost: {e}"),
             );
@@ -121,23 +114,15 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         return out; // an unused slot of a preallocated log
     }
     if let Err(e) = EvtxChunkHeader::from_bytes(data) {
-        out.damaged += 1;
-        out.diag(
+        out.damage(
             label,
-            Severity::Warning,
             at,
             format!("unreadable chunk, its records are lost: {e}"),
         );
         return out;
     }
     if !checksums_match(data) {
-        out.damaged += 1;
-        out.diag(
-            label,
-            Severity::Warning,
-            at,
-            "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse",
-        );
+        out.damage(label, at, "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse");
     }
     let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(data).is_some());
     if !relevant {
@@ -158,10 +143,8 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
     let mut chunk = match EvtxChunkData::new(data.to_vec(), false) {
         Ok(c) => c,
         Err(e) => {
-            out.damaged += 1;
-            out.diag(
+            out.damage(
                 label,
-                Severity::Warning,
                 at,
                 format!(
                     "unreadable chunk, its records are lost: {}",
@@ -175,10 +158,8 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
     let mut parsed = match chunk.parse(SETTINGS.clone()) {
         Ok(p) => p,
         Err(e) => {
-            out.damaged += 1;
-            out.diag(
+            out.damage(
                 label,
-                Severity::Warning,
                 at,
                 format!("chunk does not parse: {}", error_chain(&e)),
             );
@@ -191,10 +172,8 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                out.damaged += 1;
-                out.diag(
+                out.damage(
                     label,
-                    Severity::Warning,
                     at,
                     format!("damaged record skipped: {}", error_chain(&e)),
                 );
@@ -231,10 +210,8 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
                 }
                 Some(Err(p)) => {
                     see_header_time(&mut out, ts);
-                    out.damaged += 1;
-                    out.diag(
+                    out.damage(
                         label,
-                        Severity::Warning,
                         record,
                         format!("rendered record is not readable XML: {}", p.message),
                     );
@@ -243,10 +220,8 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             },
             Err(e) => {
                 see_header_time(&mut out, ts);
-                out.damaged += 1;
-                out.diag(
+                out.damage(
                     label,
-                    Severity::Warning,
                     record,
                     format!("record does not render: {}", error_chain(&e)),
                 );
@@ -349,10 +324,8 @@ fn walk_headers(data: &[u8], label: &str, number: u64, out: &mut Tally) {
                 if next.is_none() && data[pos..pos + 4] == [0, 0, 0, 0] {
                     break;
                 }
-                out.damaged += 1;
-                out.diag(
+                out.damage(
                     label,
-                    Severity::Warning,
                     Some(Location::Chunk(number)),
                     format!("damaged record header at chunk offset {pos:#x}: record lost"),
                 );

@@ -298,12 +298,7 @@ fn read_xml(
                 report.tally.keep(raw, &label);
             }
             Err(p) => {
-                report.tally.damaged += 1;
-                report.diag(
-                    Severity::Warning,
-                    Some(crate::messages::Location::Offset(p.offset)),
-                    p.message,
-                );
+                report.damage(Some(crate::messages::Location::Offset(p.offset)), p.message);
             }
         }
     }
@@ -396,12 +391,7 @@ fn read_zip_without_directory(
     });
     match walked {
         Ok(n) if n > 0 => {
-            report.tally.damaged += 1;
-            report.diag(
-                Severity::Warning,
-                None,
-                format!("{reason}; the archive was cut short or damaged: {n} entries read from their local headers"),
-            );
+            report.damage(None, format!("{reason}; the archive was cut short or damaged: {n} entries read from their local headers"));
             report.detail = Some(format!("{n} entries, no central directory"));
         }
         Ok(_) => report.fail(reason),
@@ -409,9 +399,7 @@ fn read_zip_without_directory(
             if n == 0 {
                 report.fail(format!("{reason}; {e}"));
             } else {
-                report.tally.damaged += 1;
-                report.diag(
-                    Severity::Warning,
+                report.damage(
                     None,
                     format!("{reason}; {n} entries read from their local headers, then: {e}"),
                 );

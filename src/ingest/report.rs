@@ -76,6 +76,12 @@ impl Tally {
         self.damaged += other.damaged;
     }
 
+    /// Part of the source is lost: counted as damage, with a warning saying what.
+    pub fn damage(&mut self, source: &str, at: Option<Location>, msg: impl Into<String>) {
+        self.damaged += 1;
+        self.diag(source, Severity::Warning, at, msg);
+    }
+
     pub fn diag(
         &mut self,
         source: &str,
@@ -132,6 +138,12 @@ impl SourceReport {
     pub fn diag(&mut self, severity: Severity, at: Option<Location>, msg: impl Into<String>) {
         let src = self.source.clone();
         self.tally.diag(&src, severity, at, msg);
+    }
+
+    /// Part of the source is lost: counted as damage, with a warning saying what.
+    pub fn damage(&mut self, at: Option<Location>, msg: impl Into<String>) {
+        let src = self.source.clone();
+        self.tally.damage(&src, at, msg);
     }
 
     /// The whole source is lost: say why, once.
