@@ -42,25 +42,18 @@ pub fn render(a: &Analysis, colour: bool) -> String {
     let st = Style { on: colour };
     let mut out = String::new();
     let srcs = &a.bundle.sources;
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in srcs.iter().filter(|s| s.status == Status::Read) {
-        *kinds.entry(s.kind).or_default() += 1;
-    }
-    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    let skipped = srcs
+    let cov = super::coverage::of(a);
+    let kinds: Vec<String> = cov
+        .kinds
         .iter()
-        .filter(|s| matches!(s.status, Status::Skipped(_)))
-        .count();
-    let unreadable = srcs
-        .iter()
-        .filter(|s| matches!(s.status, Status::Unreadable(_)))
-        .count();
-    let damaged = srcs
-        .iter()
-        .filter(|s| s.status == Status::Read && s.tally.damaged > 0)
-        .count();
-    let hosts: Vec<String> = a.hosts().into_iter().collect();
-    let clients = a.clients();
+        .filter(|(_, c)| c.read > 0)
+        .map(|(k, c)| format!("{} {k}", c.read))
+        .collect();
+    let skipped: usize = cov.kinds.values().map(|c| c.skipped).sum();
+    let unreadable: usize = cov.kinds.values().map(|c| c.unreadable).sum();
+    let damaged: usize = cov.kinds.values().map(|c| c.damaged).sum();
+    let hosts = &cov.hosts;
+    let clients = &cov.clients;
     let _ = writeln!(out, "{}", st.bold("kmslens: KMS activation analysis"));
     let _ = writeln!(
         out,
@@ -79,7 +72,6 @@ pub fn render(a: &Analysis, colour: bool) -> String {
         }
     );
     let _ = writeln!(out, "  Clients:   {}", clients.len());
-    let cov = super::coverage::of(a);
     for l in cov
         .logs
         .iter()
