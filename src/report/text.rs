@@ -4,7 +4,6 @@
 use crate::analysis::Analysis;
 use crate::ingest::report::Status;
 use crate::rules::Severity;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 struct Style {
@@ -191,18 +190,14 @@ pub fn render(a: &Analysis, colour: bool) -> String {
             let _ = writeln!(out, "  See: {r}");
         }
     }
-    if !a.not_checked.is_empty() {
+    if !cov.not_checked.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
             "{}",
             st.bold("Not checked (the bundle cannot show it):")
         );
-        let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for n in &a.not_checked {
-            by_reason.entry(&n.reason).or_default().push(&n.rule);
-        }
-        for (reason, rules) in by_reason {
+        for (reason, rules) in &cov.not_checked {
             let _ = writeln!(out, "  {reason}: {} did not run", rules.join(", "));
         }
     }
