@@ -1,6 +1,7 @@
-//! The whole analysis: ingest → correlate → tables → rules. Each stage a function of the last.
+//! The whole analysis: ingest → correlate → tables → rules → diagnoses. Each stage a function of the last.
 
 use crate::correlate::{self, Attempt};
+use crate::diagnose::{self, Diagnosis};
 use crate::ingest::{self, IngestOptions, Ingested};
 use crate::kms::KmsBody;
 use crate::kms::thresholds::Params;
@@ -25,6 +26,8 @@ pub struct Analysis {
     pub bundle: Ingested,
     pub attempts: Vec<Attempt>,
     pub findings: Vec<Finding>,
+    /// Findings grouped by cause, in the order to fix them.
+    pub diagnoses: Vec<Diagnosis>,
     pub not_checked: Vec<NotChecked>,
     /// Rules that failed when run.
     pub rule_errors: Vec<RuleError>,
@@ -38,10 +41,12 @@ pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
     let tables = tables::build(&bundle, &attempts, &req.params, &req.expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
     let out = engine::run(req.rules, &tables);
+    let diagnoses = diagnose::diagnose(&out.findings, req.rules);
     Ok(Analysis {
         bundle,
         attempts,
         findings: out.findings,
+        diagnoses,
         not_checked: out.not_checked,
         rule_errors: out.errors,
         params: req.params,

@@ -4,7 +4,7 @@ use crate::analysis;
 use crate::ingest::{self, IngestOptions, evtx::EvtxOptions};
 use crate::kms::thresholds::{self, Params};
 use crate::messages;
-use crate::report::{html, json, markdown, rows, summary, text};
+use crate::report::{html, json, markdown, model, rows, summary, text};
 use crate::rules::{self, Severity};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -148,6 +148,9 @@ pub struct AnalyzeArgs {
     /// Override a parameter (see `kmslens rules list` for the names), e.g. --set skew_minutes=60.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// List every finding with its evidence, and every machine of a problem (text, md, html).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
     #[arg(long, hide = true)]
     pub full_parse: bool,
@@ -313,19 +316,24 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if !a.bundle.any_log_read() {
         return fatal("no event log could be read from the given paths (see above)");
     }
+    let now = jiff::Timestamp::now();
     let rendered = match args.format {
         ReportFormat::Text => {
             let colour = args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            text::render(&a, colour)
+            let opts = text::Options {
+                colour,
+                verbose: args.verbose,
+            };
+            text::render(&model::of(&a), &opts)
         }
         ReportFormat::Json => {
-            let v = json::render(&a, jiff::Timestamp::now());
+            let v = json::render(&a, now);
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
-        ReportFormat::Md => markdown::render(&a, jiff::Timestamp::now()),
-        ReportFormat::Html => html::render(&a, jiff::Timestamp::now()),
+        ReportFormat::Md => markdown::render(&model::of(&a), now, args.verbose),
+        ReportFormat::Html => html::render(&model::of(&a), now, args.verbose),
     };
     if let Err(e) = emit(args.output.as_ref(), &rendered) {
         return fatal(e);

@@ -1,11 +1,12 @@
 //! kmslens: tells why KMS volume activation fails, from the event logs of a support bundle.
 //!
 //! Pipeline (see `docs/architecture.md`): sources → ingest → model (`kms`) → correlate → tables →
-//! rules → report.
+//! rules → diagnose → report.
 
 pub mod analysis;
 pub mod cli;
 pub mod correlate;
+pub mod diagnose;
 pub mod ingest;
 pub mod kms;
 pub mod messages;

@@ -7,7 +7,7 @@ use crate::ingest::Ingested;
 use crate::ingest::report::Status;
 use crate::kms::KmsBody;
 use crate::kms::thresholds::Params;
-use crate::kms::values::{domain_id, machine_id};
+use crate::kms::values::{domain_id, machine_domain, machine_id};
 use jiff::Timestamp;
 use polars::prelude::*;
 
@@ -90,6 +90,7 @@ pub const CLIENT_REQUESTS: TableDef = TableDef {
         ("minutes_left", Int),
         ("act_id", Str),
         ("min_count", Int),
+        ("domain", Str),
     ],
 };
 pub const CLIENT_RESPONSES: TableDef = TableDef {
@@ -151,6 +152,7 @@ pub const SPP_ERRORS: TableDef = TableDef {
         ("event_id", Int),
         ("hresult", Str),
         ("detail", Str),
+        ("domain", Str),
     ],
 };
 pub const SLMGR: TableDef = TableDef {
@@ -411,6 +413,7 @@ pub fn build(
                 i(r.minutes_left),
                 s(r.act_id.as_str()),
                 oi(r.min_count),
+                os(machine_domain(&e.computer)),
             ]),
             KmsBody::ClientResponse(r) => cresp.push(vec![
                 src,
@@ -469,6 +472,7 @@ pub fn build(
                 i(e.event_id),
                 os(x.hresult.map(|h| h.to_string())),
                 os(x.detail.clone()),
+                os(machine_domain(&e.computer)),
             ]),
             _ => {}
         }

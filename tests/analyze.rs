@@ -40,6 +40,7 @@ fn a_healthy_fleet_of_40_clients_over_30_days_has_no_finding() {
         .map(|f| &f.message)
         .collect();
     assert!(serious.is_empty(), "{serious:#?}");
+    assert!(a.diagnoses.is_empty(), "{:#?}", a.diagnoses);
 }
 
 #[test]
@@ -73,6 +74,11 @@ fn each_fault_alone_gives_its_ground_truth() {
                 problems.is_empty(),
                 "{fault:?} in {format:?}: {problems:#?}"
             );
+            let problems = diagnosis_mismatches(&a, &truth);
+            assert!(
+                problems.is_empty(),
+                "{fault:?} in {format:?} diagnoses: {problems:#?}"
+            );
         }
     }
 }
@@ -96,6 +102,8 @@ fn several_faults_together() {
     assert!(rules.len() >= 6, "{rules:?}");
     let problems = accuracy(&a, &truth);
     assert!(problems.is_empty(), "{problems:#?}");
+    let problems = diagnosis_mismatches(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
 
     let faults = vec![Fault::RogueHost, Fault::SplitCount, Fault::NoResponse];
     let (a, truth) = run(SimConfig {
@@ -107,6 +115,8 @@ fn several_faults_together() {
         ..SimConfig::default()
     });
     let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = diagnosis_mismatches(&a, &truth);
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -224,6 +234,8 @@ fn a_large_fleet_with_many_faults() {
     });
     assert!(truth.len() > 100);
     let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = diagnosis_mismatches(&a, &truth);
     assert!(problems.is_empty(), "{problems:#?}");
 }
 

@@ -64,6 +64,91 @@ fn samples_show_their_ground_truth_with_evidence_and_exit_1() {
 }
 
 #[test]
+fn samples_open_with_one_diagnosis_per_injected_fault() {
+    let (r, _) = json_report(&[]);
+    let findings = r["findings"].as_array().unwrap();
+    let diagnoses = r["diagnoses"].as_array().unwrap();
+    let truth = sample_truth();
+    let mut faults: Vec<&str> = truth.iter().filter_map(|t| t["fault"].as_str()).collect();
+    faults.sort();
+    faults.dedup();
+    assert_eq!(faults.len(), 5, "{faults:?}");
+    assert_eq!(diagnoses.len(), 5, "{diagnoses:#?}");
+    let holds = |d: &Value, t: &Value| {
+        d["findings"].as_array().unwrap().iter().any(|i| {
+            let f = &findings[i.as_u64().unwrap() as usize];
+            f["rule"] == t["rule"]
+                && f["subjects"][t["subject"].as_str().unwrap()]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&t["value"]))
+        })
+    };
+    let mut matched = Vec::new();
+    for fault in &faults {
+        let items: Vec<&Value> = truth.iter().filter(|t| t["fault"] == *fault).collect();
+        let d = diagnoses
+            .iter()
+            .position(|d| items.iter().all(|t| holds(d, t)))
+            .unwrap_or_else(|| panic!("no diagnosis holds every finding of {fault}"));
+        assert!(!matched.contains(&d), "{fault} shares a diagnosis");
+        matched.push(d);
+        // All its machines are named by the diagnosis itself.
+        for t in &items {
+            let subject = if t["subject"] == "host" {
+                "host"
+            } else {
+                t["subject"].as_str().unwrap()
+            };
+            assert!(
+                diagnoses[d]["subjects"][subject]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&t["value"])),
+                "{fault}: {t} not among the diagnosis' subjects"
+            );
+        }
+    }
+    for d in diagnoses {
+        for key in [
+            "id",
+            "title",
+            "severity",
+            "cause",
+            "rules",
+            "subjects",
+            "findings",
+            "remediation",
+        ] {
+            assert!(d.get(key).is_some(), "{key} in {d}");
+        }
+        assert!(!d["remediation"].as_array().unwrap().is_empty(), "{d}");
+    }
+    // The text report leads with them: the headline, then one line per problem.
+    let out = kmslens().arg("analyze").arg(samples()).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let head = text
+        .find("5 problems (4 high, 1 medium) from 29 findings")
+        .expect(&text);
+    let findings_at = text.find("Findings by rule (29)").expect(&text);
+    assert!(head < findings_at);
+    for d in diagnoses {
+        let at = text.find(d["title"].as_str().unwrap()).unwrap();
+        assert!(at < findings_at, "{}", d["title"]);
+    }
+    assert!(
+        text.contains("4 clients cannot reach kms01 on TCP 1688"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Machines (4): pc008, pc018, pc028, pc038"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the clocks of these clients are wrong"),
+        "{text}"
+    );
+}
+
+#[test]
 fn samples_json_matches_the_ground_truth_exactly() {
     let (r, _) = json_report(&[]);
     let findings = r["findings"].as_array().unwrap();
@@ -418,9 +503,29 @@ fn markdown_and_html_carry_the_same_findings_and_the_coverage() {
         assert!(md.contains(m.as_str()), "md lacks {m}");
         assert!(html.contains(&escape(m)), "html lacks {m}");
     }
+    let titles: Vec<&str> = json["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 5);
+    for t in &titles {
+        assert!(md.contains(t), "md lacks {t}");
+        assert!(html.contains(&escape(t)), "html lacks {t}");
+    }
+    // Problems come before the findings, and lead the page.
+    let first = |doc: &str, t: &str| doc.find(t).unwrap();
+    assert!(first(&md, titles[0]) < first(&md, "## Findings by rule"));
+    assert!(first(&html, &escape(titles[0])) < first(&html, "<h2>Findings by rule</h2>"));
+    assert!(
+        md.contains("**5 problems (4 high, 1 medium) from 29 findings**"),
+        "{md}"
+    );
     for section in [
         "## Summary",
-        "## Findings",
+        "## Problems",
+        "## Findings by rule",
         "## Coverage",
         "### Sources by kind",
         "### Time span per log",
@@ -438,7 +543,7 @@ fn markdown_and_html_carry_the_same_findings_and_the_coverage() {
     for section in [
         "<h2>Summary</h2>",
         "<h2>Activity</h2>",
-        "<h2>Findings</h2>",
+        "<h2>Findings by rule</h2>",
         "<h2>Coverage</h2>",
         "Time span per log",
     ] {

@@ -270,6 +270,22 @@ pub fn machine_id(name: &str) -> String {
     n.split('.').next().unwrap_or_default().to_string()
 }
 
+/// The DNS domain of a machine name (`PC02.corp.contoso.com` → `corp.contoso.com`): where it looks
+/// up `_vlmcs._tcp`. None for a bare name or an IP address.
+pub fn machine_domain(name: &str) -> Option<String> {
+    let n = domain_id(name);
+    if n.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+    {
+        return None;
+    }
+    n.split_once('.')
+        .map(|(_, d)| d.to_string())
+        .filter(|d| !d.is_empty())
+}
+
 /// A DNS domain as compared: lower case, no trailing dot.
 pub fn domain_id(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
@@ -287,5 +303,11 @@ mod name_tests {
         assert_eq!(machine_id("169.254.169.251"), "169.254.169.251");
         assert_eq!(machine_id("[fe80::1]"), "fe80::1");
         assert_eq!(domain_id("Contoso.com."), "contoso.com");
+        assert_eq!(
+            machine_domain("PC02.Corp.Contoso.com.").as_deref(),
+            Some("corp.contoso.com")
+        );
+        assert_eq!(machine_domain("pc02"), None);
+        assert_eq!(machine_domain("10.0.0.2"), None);
     }
 }

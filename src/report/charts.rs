@@ -101,6 +101,20 @@ pub fn attempts_per_day(a: &Analysis) -> Option<String> {
     Some(svg)
 }
 
+/// Points of a polyline at pixel precision, without the points that draw nothing: repeats, and
+/// the inner points of a horizontal run (a point per response would weigh megabytes at fleet size).
+fn polyline_points(pts: impl Iterator<Item = (f64, f64)>) -> Vec<String> {
+    let mut px: Vec<(i64, i64)> = pts
+        .map(|(x, y)| ((x * 2.0).round() as i64, (y * 2.0).round() as i64))
+        .collect();
+    px.dedup();
+    let n = px.len();
+    (0..n)
+        .filter(|&i| i == 0 || i + 1 == n || px[i].1 != px[i - 1].1 || px[i].1 != px[i + 1].1)
+        .map(|i| format!("{:.1},{:.1}", px[i].0 as f64 / 2.0, px[i].1 as f64 / 2.0))
+        .collect()
+}
+
 /// The count each KMS host reported to its clients over time, against 25 and 5.
 pub fn host_counts(a: &Analysis) -> Option<String> {
     // One line per host and product group: a host echoes at most twice the product's minimum.
@@ -162,10 +176,7 @@ pub fn host_counts(a: &Analysis) -> Option<String> {
     for (k, (host, pts)) in series.iter_mut().enumerate() {
         pts.sort();
         let colour = colours[k % colours.len()];
-        let path: Vec<String> = pts
-            .iter()
-            .map(|(t, c)| format!("{:.1},{:.1}", x(*t), y(f64::from(*c))))
-            .collect();
+        let path = polyline_points(pts.iter().map(|(t, c)| (x(*t), y(f64::from(*c)))));
         let _ = write!(
             svg,
             r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,

@@ -27,6 +27,7 @@ pub struct LogSpan {
     pub kms_events: usize,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    pub damaged: u64,
 }
 
 pub struct Coverage {
@@ -91,6 +92,7 @@ pub fn of(a: &Analysis) -> Coverage {
                         kms_events: s.tally.kms_events,
                         first: s.tally.first_time,
                         last: s.tally.last_time,
+                        damaged: s.tally.damaged,
                     });
                 }
             }
@@ -124,6 +126,28 @@ pub fn of(a: &Analysis) -> Coverage {
         clients: a.clients().into_iter().collect(),
         logs,
         not_checked,
+    }
+}
+
+/// Up to this many logs, every one is listed in the coverage.
+pub const LIST_ALL_LOGS_UP_TO: usize = 60;
+
+impl Coverage {
+    /// The logs to list, and how many are left out: all of them when `all` or when there are few,
+    /// else the KMS host logs and the damaged ones.
+    pub fn logs_to_list(&self, all: bool) -> (Vec<&LogSpan>, usize) {
+        if all || self.logs.len() <= LIST_ALL_LOGS_UP_TO {
+            return (self.logs.iter().collect(), 0);
+        }
+        let shown: Vec<&LogSpan> = self
+            .logs
+            .iter()
+            .filter(|l| {
+                l.damaged > 0 || l.channels.split(", ").any(crate::kms::ids::is_kms_channel)
+            })
+            .collect();
+        let hidden = self.logs.len() - shown.len();
+        (shown, hidden)
     }
 }
 

@@ -2,9 +2,9 @@
 //! to a support case.
 
 use super::coverage::{self, Coverage};
+use super::model::{self, Problem, Report, RuleGroup};
 use super::{charts, esc};
-use crate::analysis::Analysis;
-use crate::rules::Severity;
+use crate::rules::finding::EvidenceItem;
 use std::fmt::Write;
 
 /// `code` spans for backquoted text of rule files.
@@ -38,15 +38,19 @@ th{background:#f0f2f5}code{background:#f0f2f5;padding:1px 4px;border-radius:3px;
 .muted{color:#666}svg{width:100%;height:auto;font-family:inherit}
 "#;
 
-pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
-    let cov = coverage::of(a);
+/// Findings listed per rule without `--verbose` (the page stays small at fleet size).
+const FINDINGS_PER_RULE: usize = 100;
+
+pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
+    let a = r.analysis;
+    let cov = &r.coverage;
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>KMS activation analysis</title><style>{STYLE}</style></head><body>"
     );
-    let span = a
-        .time_span()
+    let span = r
+        .time_span
         .map(|(f, l)| {
             format!(
                 "{} to {} UTC",
@@ -65,10 +69,16 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
         generated.strftime("%Y-%m-%d %H:%M UTC"),
         env!("CARGO_PKG_VERSION")
     );
-    // Summary cards.
-    let _ = write!(out, "<section><h2>Summary</h2><div class=\"cards\">");
-    for sev in Severity::ALL {
-        let n = a.findings.iter().filter(|f| f.severity == sev).count();
+    summary(&mut out, r);
+    for p in &r.problems {
+        problem(&mut out, p, verbose);
+    }
+    charts_section(&mut out, a);
+    let _ = write!(
+        out,
+        "<section><h2>Findings by rule</h2><div class=\"cards\">"
+    );
+    for (sev, n) in &r.findings_by_severity {
         let _ = write!(
             out,
             "<div class=\"card sev-{0}\"><b>{n}</b>{0}</div>",
@@ -76,29 +86,114 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
         );
     }
     let _ = write!(out, "</div>");
-    if a.findings.is_empty() {
+    for g in &r.rules {
+        rule_group(&mut out, g, verbose);
+    }
+    if r.rules.is_empty() {
+        let _ = write!(out, "<p>None.</p>");
+    }
+    let _ = write!(out, "</section>");
+    coverage_section(&mut out, cov, verbose);
+    let _ = writeln!(out, "</main></body></html>");
+    out
+}
+
+fn summary(out: &mut String, r: &Report) {
+    let _ = write!(
+        out,
+        "<section><h2>Summary</h2><p><b>{}</b></p>",
+        esc(&r.headline())
+    );
+    if !r.problems.is_empty() {
         let _ = write!(
             out,
-            "<p>No findings: nothing in these logs points to a KMS activation problem the rules know.</p>"
+            "<table><tr><th>#</th><th>severity</th><th>problem</th><th>machines</th></tr>"
         );
-    } else {
-        let _ = write!(
-            out,
-            "<table><tr><th>severity</th><th>rule</th><th>finding</th></tr>"
-        );
-        for (k, f) in a.findings.iter().enumerate() {
+        for p in &r.problems {
+            let d = p.diagnosis;
             let _ = write!(
                 out,
-                "<tr><td><span class=\"badge {0}\">{0}</span></td><td><a href=\"#f{k}\">{1}</a></td><td>{2}</td></tr>",
-                f.severity.name(),
-                esc(&f.rule),
-                esc(&f.message)
+                "<tr><td>{0}</td><td><span class=\"badge {1}\">{1}</span></td><td><a href=\"#p{0}\">{2}</a></td><td>{3}</td></tr>",
+                p.number,
+                d.severity.name(),
+                esc(&d.title),
+                crate::diagnose::machines(d)
             );
         }
         let _ = write!(out, "</table>");
     }
     let _ = write!(out, "</section>");
-    // Charts.
+}
+
+fn problem(out: &mut String, p: &Problem, verbose: bool) {
+    let d = p.diagnosis;
+    let sev = d.severity.name();
+    let _ = write!(
+        out,
+        "<section class=\"finding {sev}\" id=\"p{}\"><h2><span class=\"badge {sev}\">{sev}</span>Problem {}: {}</h2><p>{}</p><p>",
+        p.number,
+        p.number,
+        esc(&d.title),
+        inline(&d.cause)
+    );
+    for s in &p.subjects {
+        let _ = write!(
+            out,
+            "<b>{}</b> ({}): {}<br>",
+            s.label,
+            s.names.len(),
+            esc(&model::names(s.names, verbose))
+        );
+    }
+    let per_rule: Vec<String> = p
+        .per_rule
+        .iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect();
+    let _ = write!(out, "<b>Findings</b>: {}", esc(&per_rule.join(", ")));
+    if let Some(s) = model::span(d.first_time.as_deref(), d.last_time.as_deref()) {
+        let _ = write!(out, "<br><b>When</b> (UTC): {}", esc(&s));
+    }
+    let _ = write!(
+        out,
+        "<br><span class=\"muted\">id {}</span></p>",
+        esc(&d.id)
+    );
+    evidence_table(out, &p.evidence, p.evidence_more);
+    if !d.remediation.is_empty() {
+        let _ = write!(out, "<p><b>What to do.</b></p><ol>");
+        for r in &d.remediation {
+            let _ = write!(out, "<li>{}</li>", inline(r));
+        }
+        let _ = write!(out, "</ol>");
+    }
+    let _ = write!(out, "</section>");
+}
+
+fn evidence_table(out: &mut String, evidence: &[&EvidenceItem], more: usize) {
+    if evidence.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<table><tr><th>evidence</th><th>record</th><th>time (UTC)</th></tr>"
+    );
+    for e in evidence {
+        let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{rec}</td><td>{}</td></tr>",
+            esc(&e.source),
+            esc(e.time.as_deref().unwrap_or(""))
+        );
+    }
+    let _ = write!(out, "</table>");
+    if more > 0 {
+        let _ = write!(out, "<p class=\"muted\">… and {more} more records.</p>");
+    }
+}
+
+fn charts_section(out: &mut String, a: &crate::analysis::Analysis) {
     let charts = [
         (
             "Activation attempts per day, by outcome",
@@ -119,84 +214,108 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
         }
         let _ = write!(out, "</section>");
     }
-    // Findings.
-    let _ = write!(out, "<section><h2>Findings</h2>");
-    for (k, f) in a.findings.iter().enumerate() {
-        let sev = f.severity.name();
-        let _ = write!(
-            out,
-            "<div class=\"finding {sev}\" id=\"f{k}\"><h3><span class=\"badge {sev}\">{sev}</span>{} — {}</h3><p>{}</p>",
-            esc(&f.rule),
-            esc(&f.title),
-            esc(&f.message)
-        );
-        if !f.subjects.is_empty() {
-            let _ = write!(out, "<p>");
-            for (key, v) in &f.subjects {
-                let _ = write!(out, "<b>{key}</b>: {}<br>", esc(&v.join(", ")));
-            }
-            let _ = write!(out, "</p>");
-        }
-        for c in &f.codes {
-            let _ = write!(
-                out,
-                "<p><code>{}</code> {} — {} {}</p>",
-                esc(&c.code),
-                esc(c.symbol),
-                esc(c.meaning),
-                inline(c.fix)
-            );
-        }
-        if !f.evidence.is_empty() {
-            let _ = write!(
-                out,
-                "<table><tr><th>evidence</th><th>record</th><th>time (UTC)</th></tr>"
-            );
-            for e in &f.evidence {
-                let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "<tr><td><code>{}</code></td><td>{rec}</td><td>{}</td></tr>",
-                    esc(&e.source),
-                    esc(e.time.as_deref().unwrap_or(""))
-                );
-            }
-            let _ = write!(out, "</table>");
-            if f.evidence_omitted > 0 {
-                let _ = write!(
-                    out,
-                    "<p class=\"muted\">… and {} more records.</p>",
-                    f.evidence_omitted
-                );
-            }
-        }
-        let _ = write!(
-            out,
-            "<p><b>Why it matters.</b> {}</p>",
-            inline(&f.explanation)
-        );
-        if !f.remediation.is_empty() {
-            let _ = write!(out, "<p><b>What to do.</b></p><ol>");
-            for r in &f.remediation {
-                let _ = write!(out, "<li>{}</li>", inline(r));
-            }
-            let _ = write!(out, "</ol>");
-        }
-        for r in &f.references {
-            let _ = write!(out, "<p class=\"muted\">See {}</p>", esc(r));
-        }
-        let _ = write!(out, "</div>");
-    }
-    if a.findings.is_empty() {
-        let _ = write!(out, "<p>None.</p>");
-    }
-    let _ = write!(out, "</section>");
-    coverage_section(&mut out, &cov);
-    let _ = writeln!(out, "</main></body></html>");
-    out
 }
 
-fn coverage_section(out: &mut String, cov: &Coverage) {
+fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
+    let sev = g.severity.name();
+    let _ = write!(
+        out,
+        "<div class=\"finding {sev}\" id=\"{}\"><h3><span class=\"badge {sev}\">{sev}</span>{} — {} ({})</h3><p><b>Why it matters.</b> {}</p>",
+        esc(g.rule),
+        esc(g.rule),
+        esc(g.title),
+        model::plural(g.findings.len(), "finding", "findings"),
+        inline(&g.explanation)
+    );
+    for c in &g.codes {
+        let _ = write!(
+            out,
+            "<p><code>{}</code> {} — {} {}</p>",
+            esc(&c.code),
+            esc(c.symbol),
+            esc(c.meaning),
+            inline(c.fix)
+        );
+    }
+    let shown = if verbose {
+        g.findings.len()
+    } else {
+        FINDINGS_PER_RULE
+    };
+    let _ = write!(
+        out,
+        "<table><tr><th>finding</th><th>machines</th><th>KMS hosts</th><th>evidence</th></tr>"
+    );
+    for f in g.findings.iter().take(shown) {
+        let get = |k: &str| f.subjects.get(k).map(|v| v.join(", ")).unwrap_or_default();
+        let hosts: Vec<String> = ["host", "kms_host"]
+            .iter()
+            .map(|k| get(k))
+            .filter(|s| !s.is_empty())
+            .collect();
+        let evidence: Vec<String> = f
+            .evidence
+            .iter()
+            .take(if verbose { usize::MAX } else { 1 })
+            .map(|e| esc(&model::evidence_line(e)))
+            .collect();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&f.message),
+            esc(&get("client")),
+            esc(&hosts.join(", ")),
+            evidence.join("<br>")
+        );
+    }
+    let _ = write!(out, "</table>");
+    if g.findings.len() > shown {
+        let _ = write!(
+            out,
+            "<p class=\"muted\">… and {} more (<code>--verbose</code> or <code>--format json</code> lists them all).</p>",
+            g.findings.len() - shown
+        );
+    }
+    if g.leads {
+        let _ = write!(out, "<p><b>What to do.</b> See {}.</p>", refs(&g.problems));
+    } else if !g.problems.is_empty() {
+        let _ = write!(
+            out,
+            "<p><b>What to do.</b> These follow from {}: fix that first.</p>",
+            refs(&g.problems)
+        );
+    }
+    if verbose && !g.remediation.is_empty() {
+        let _ = write!(out, "<p><b>The rule's remedies.</b></p><ol>");
+        for r in g.remediation {
+            let _ = write!(out, "<li>{}</li>", inline(r));
+        }
+        let _ = write!(out, "</ol>");
+    }
+    for r in g.references {
+        let _ = write!(out, "<p class=\"muted\">See {}</p>", esc(r));
+    }
+    let _ = write!(out, "</div>");
+}
+
+/// Links to problems: "problem <a>2</a>".
+fn refs(numbers: &[usize]) -> String {
+    let links: Vec<String> = numbers
+        .iter()
+        .map(|n| format!("<a href=\"#p{n}\">{n}</a>"))
+        .collect();
+    format!(
+        "{} {}",
+        if numbers.len() == 1 {
+            "problem"
+        } else {
+            "problems"
+        },
+        links.join(", ")
+    )
+}
+
+fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
     let _ = write!(
         out,
         "<section><h2>Coverage</h2><h3>Sources by kind</h3><table><tr><th>kind</th><th>read</th><th>skipped</th><th>unreadable</th><th>damaged</th></tr>"
@@ -229,13 +348,14 @@ fn coverage_section(out: &mut String, cov: &Coverage) {
         "<h3>Machines</h3><p><b>KMS hosts</b>: {}<br><b>Clients</b> ({}): {}</p>",
         esc(&cov.hosts.join(", ")),
         cov.clients.len(),
-        esc(&cov.clients.join(", "))
+        esc(&model::names(&cov.clients, verbose))
     );
     let _ = write!(
         out,
         "<h3>Time span per log</h3><table><tr><th>log</th><th>computer</th><th>channel</th><th>records</th><th>KMS events</th><th>first (UTC)</th><th>last (UTC)</th></tr>"
     );
-    for l in &cov.logs {
+    let (logs, hidden) = cov.logs_to_list(verbose);
+    for l in logs {
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -248,7 +368,14 @@ fn coverage_section(out: &mut String, cov: &Coverage) {
             coverage::time(l.last)
         );
     }
-    let _ = write!(out, "</table><h3>Rules that could not run</h3>");
+    let _ = write!(out, "</table>");
+    if hidden > 0 {
+        let _ = write!(
+            out,
+            "<p class=\"muted\">… and {hidden} client logs read without a problem (<code>--verbose</code> lists them).</p>"
+        );
+    }
+    let _ = write!(out, "<h3>Rules that could not run</h3>");
     if cov.not_checked.is_empty() {
         let _ = write!(out, "<p>Every rule ran.</p>");
     } else {

@@ -81,6 +81,7 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> Value {
             "diagnostics": diagnostics,
         },
         "summary": summary,
+        "diagnoses": a.diagnoses,
         "findings": a.findings,
         "not_checked": a.not_checked,
     })

@@ -1,8 +1,8 @@
 //! The Markdown report: to paste into a support ticket.
 
 use super::coverage::{self, Coverage};
-use crate::analysis::Analysis;
-use crate::rules::Severity;
+use super::model::{self, Problem, Report, RuleGroup};
+use crate::rules::finding::EvidenceItem;
 use std::fmt::Write;
 
 /// Table cells cannot hold `|` or line breaks.
@@ -10,8 +10,12 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
-pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
-    let cov = coverage::of(a);
+/// Findings listed per rule without `--verbose`.
+const FINDINGS_PER_RULE: usize = 20;
+
+pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
+    let a = r.analysis;
+    let cov = &r.coverage;
     let mut out = String::new();
     let _ = writeln!(out, "# KMS activation analysis\n");
     let _ = writeln!(
@@ -30,7 +34,7 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
         cov.hosts.join(", "),
         cov.clients.len()
     );
-    if let Some((f, l)) = a.time_span() {
+    if let Some((f, l)) = r.time_span {
         let _ = writeln!(
             out,
             "Events from {} to {} (UTC).",
@@ -38,76 +42,178 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> String {
             l.strftime("%Y-%m-%d %H:%M")
         );
     }
-    let _ = writeln!(out, "\n| severity | findings |\n|---|---|");
-    for sev in Severity::ALL {
-        let n = a.findings.iter().filter(|f| f.severity == sev).count();
+    let _ = writeln!(out, "\n**{}**\n", r.headline());
+    for p in &r.problems {
+        let _ = writeln!(
+            out,
+            "{}. **{}** {}",
+            p.number,
+            p.diagnosis.severity.name().to_uppercase(),
+            p.diagnosis.title
+        );
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(out, "\n## Problems\n");
+    }
+    for p in &r.problems {
+        problem(&mut out, p, verbose);
+    }
+    let _ = writeln!(out, "## Findings by rule\n");
+    let _ = writeln!(out, "| severity | findings |\n|---|---|");
+    for (sev, n) in &r.findings_by_severity {
         let _ = writeln!(out, "| {} | {n} |", sev.name());
     }
-    let _ = writeln!(out, "\n## Findings\n");
-    if a.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "No findings: nothing in these logs points to a KMS activation problem the rules know.\n"
-        );
+    let _ = writeln!(out);
+    if r.rules.is_empty() {
+        let _ = writeln!(out, "{}\n", model::NO_PROBLEMS);
     }
-    for f in &a.findings {
-        let _ = writeln!(
-            out,
-            "### {} · {} — {}\n",
-            f.severity.name().to_uppercase(),
-            f.rule,
-            f.title
-        );
-        let _ = writeln!(out, "{}\n", f.message);
-        for (k, v) in &f.subjects {
-            let _ = writeln!(out, "- **{k}**: {}", v.join(", "));
-        }
-        for c in &f.codes {
-            let _ = writeln!(
-                out,
-                "- **code {}** {}: {} {}",
-                c.code, c.symbol, c.meaning, c.fix
-            );
-        }
-        if !f.evidence.is_empty() {
-            let _ = writeln!(out, "\n| evidence | record | time (UTC) |\n|---|---|---|");
-            for e in &f.evidence {
-                let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "| `{}` | {rec} | {} |",
-                    cell(&e.source),
-                    e.time.as_deref().unwrap_or("")
-                );
-            }
-            if f.evidence_omitted > 0 {
-                let _ = writeln!(out, "\n… and {} more records.", f.evidence_omitted);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\n**Why it matters.** {}\n",
-            f.explanation
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        if !f.remediation.is_empty() {
-            let _ = writeln!(out, "**What to do.**\n");
-            for (k, r) in f.remediation.iter().enumerate() {
-                let _ = writeln!(out, "{}. {r}", k + 1);
-            }
-        }
-        for r in &f.references {
-            let _ = writeln!(out, "\nSee <{r}>.");
-        }
-        let _ = writeln!(out);
+    for g in &r.rules {
+        rule_group(&mut out, g, verbose);
     }
-    coverage_section(&mut out, &cov);
+    coverage_section(&mut out, cov, verbose);
     out
 }
 
-fn coverage_section(out: &mut String, cov: &Coverage) {
+fn problem(out: &mut String, p: &Problem, verbose: bool) {
+    let d = p.diagnosis;
+    let _ = writeln!(
+        out,
+        "### {}. {} — {}\n",
+        p.number,
+        d.severity.name().to_uppercase(),
+        d.title
+    );
+    let _ = writeln!(out, "{}\n", d.cause);
+    for s in &p.subjects {
+        let _ = writeln!(
+            out,
+            "- **{}** ({}): {}",
+            s.label,
+            s.names.len(),
+            cell(&model::names(s.names, verbose))
+        );
+    }
+    let per_rule: Vec<String> = p
+        .per_rule
+        .iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect();
+    let _ = writeln!(out, "- **Findings**: {}", per_rule.join(", "));
+    if let Some(s) = model::span(d.first_time.as_deref(), d.last_time.as_deref()) {
+        let _ = writeln!(out, "- **When** (UTC): {s}");
+    }
+    let _ = writeln!(out, "- **Id**: `{}`", d.id);
+    if !p.evidence.is_empty() {
+        let _ = writeln!(out, "\n| evidence | record | time (UTC) |\n|---|---|---|");
+        for e in &p.evidence {
+            evidence_row(out, e);
+        }
+        if p.evidence_more > 0 {
+            let _ = writeln!(out, "\n… and {} more records.", p.evidence_more);
+        }
+    }
+    if !d.remediation.is_empty() {
+        let _ = writeln!(out, "\n**What to do.**\n");
+        for (k, r) in d.remediation.iter().enumerate() {
+            let _ = writeln!(out, "{}. {r}", k + 1);
+        }
+    }
+    let _ = writeln!(out);
+}
+
+fn evidence_row(out: &mut String, e: &EvidenceItem) {
+    let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "| `{}` | {rec} | {} |",
+        cell(&e.source),
+        e.time.as_deref().unwrap_or("")
+    );
+}
+
+fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
+    let _ = writeln!(
+        out,
+        "### {} · {} — {} ({})\n",
+        g.severity.name().to_uppercase(),
+        g.rule,
+        g.title,
+        model::plural(g.findings.len(), "finding", "findings")
+    );
+    let _ = writeln!(out, "**Why it matters.** {}\n", g.explanation);
+    for c in &g.codes {
+        let _ = writeln!(
+            out,
+            "- **code {}** {}: {} {}",
+            c.code, c.symbol, c.meaning, c.fix
+        );
+    }
+    if !g.codes.is_empty() {
+        let _ = writeln!(out);
+    }
+    let shown = if verbose {
+        g.findings.len()
+    } else {
+        FINDINGS_PER_RULE
+    };
+    let _ = writeln!(
+        out,
+        "| finding | machines | KMS hosts | first evidence |\n|---|---|---|---|"
+    );
+    for f in g.findings.iter().take(shown) {
+        let get = |k: &str| f.subjects.get(k).map(|v| v.join(", ")).unwrap_or_default();
+        let hosts: Vec<String> = ["host", "kms_host"]
+            .iter()
+            .map(|k| get(k))
+            .filter(|s| !s.is_empty())
+            .collect();
+        let first = f
+            .evidence
+            .first()
+            .map(model::evidence_line)
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` |",
+            cell(&f.message),
+            cell(&get("client")),
+            cell(&hosts.join(", ")),
+            cell(&first)
+        );
+    }
+    if g.findings.len() > shown {
+        let _ = writeln!(
+            out,
+            "\n… and {} more (`--verbose` or `--format json` lists them all).",
+            g.findings.len() - shown
+        );
+    }
+    if g.leads {
+        let _ = writeln!(
+            out,
+            "\n**What to do.** See {}.",
+            model::problem_refs(&g.problems)
+        );
+    } else if !g.problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**What to do.** These follow from {}: fix that first.",
+            model::problem_refs(&g.problems)
+        );
+    }
+    if verbose && !g.remediation.is_empty() {
+        let _ = writeln!(out, "\n**The rule's remedies.**\n");
+        for (k, r) in g.remediation.iter().enumerate() {
+            let _ = writeln!(out, "{}. {r}", k + 1);
+        }
+    }
+    for r in g.references {
+        let _ = writeln!(out, "\nSee <{r}>.");
+    }
+    let _ = writeln!(out);
+}
+
+fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
     let _ = writeln!(
         out,
         "## Coverage\n\n### Sources by kind\n\n| kind | read | skipped | unreadable | damaged |\n|---|---|---|---|---|"
@@ -133,13 +239,14 @@ fn coverage_section(out: &mut String, cov: &Coverage) {
         "\n### Machines\n\n- KMS hosts: {}\n- Clients ({}): {}",
         cov.hosts.join(", "),
         cov.clients.len(),
-        cov.clients.join(", ")
+        model::names(&cov.clients, verbose)
     );
     let _ = writeln!(
         out,
         "\n### Time span per log\n\n| log | computer | channel | records | KMS events | first (UTC) | last (UTC) |\n|---|---|---|---|---|---|---|"
     );
-    for l in &cov.logs {
+    let (logs, hidden) = cov.logs_to_list(verbose);
+    for l in logs {
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} | {} | {} | {} |",
@@ -150,6 +257,12 @@ fn coverage_section(out: &mut String, cov: &Coverage) {
             l.kms_events,
             coverage::time(l.first),
             coverage::time(l.last)
+        );
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "\n… and {hidden} client logs read without a problem (`--verbose` lists them)."
         );
     }
     let _ = writeln!(out, "\n### Rules that could not run\n");

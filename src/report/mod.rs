@@ -1,12 +1,14 @@
 //! Report: what the user reads. `rows` renders kept events (the `events` command), `summary` the
-//! sources read; `text`, `json`, `markdown` and `html` render an analysis, with `coverage` (what
-//! the bundle could and could not show) and `charts` shared between them.
+//! sources read; `model` is one view of an analysis (problems, findings per rule, `coverage`) that
+//! `text`, `markdown` and `html` only format; `json` serializes the analysis itself; `charts` are
+//! the HTML's.
 
 pub mod charts;
 pub mod coverage;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod model;
 pub mod rows;
 pub mod summary;
 pub mod text;

@@ -1,10 +1,12 @@
-//! The terminal report: what was analysed, findings by severity with evidence, why and what to do,
-//! then what could not be checked. Colour only when asked (a terminal, no NO_COLOR).
+//! The terminal report: what was analysed, the problems in the order to fix them, the findings
+//! per rule, then what could not be checked. Formats `model::Report`; colour only when asked.
 
-use crate::analysis::Analysis;
-use crate::ingest::report::Status;
+use super::model::{self, Problem, Report, RuleGroup};
 use crate::rules::Severity;
 use std::fmt::Write;
+
+/// Findings listed per rule without `--verbose`.
+const FINDINGS_PER_RULE: usize = 3;
 
 struct Style {
     on: bool,
@@ -37,40 +39,65 @@ impl Style {
     }
 }
 
-pub fn render(a: &Analysis, colour: bool) -> String {
-    let st = Style { on: colour };
+pub struct Options {
+    pub colour: bool,
+    /// Every finding with its evidence, and full machine lists.
+    pub verbose: bool,
+}
+
+pub fn render(r: &Report, opts: &Options) -> String {
+    let st = Style { on: opts.colour };
     let mut out = String::new();
-    let srcs = &a.bundle.sources;
-    let cov = super::coverage::of(a);
-    let kinds: Vec<String> = cov
-        .kinds
-        .iter()
-        .filter(|(_, c)| c.read > 0)
-        .map(|(k, c)| format!("{} {k}", c.read))
-        .collect();
-    let skipped: usize = cov.kinds.values().map(|c| c.skipped).sum();
-    let unreadable: usize = cov.kinds.values().map(|c| c.unreadable).sum();
-    let damaged: usize = cov.kinds.values().map(|c| c.damaged).sum();
-    let hosts = &cov.hosts;
-    let clients = &cov.clients;
+    header(&mut out, r, &st);
+    let _ = writeln!(out, "{}", st.bold(&r.headline()));
+    for p in &r.problems {
+        let d = p.diagnosis;
+        let _ = writeln!(
+            out,
+            "  {:>2}. {} {}",
+            p.number,
+            st.severity(d.severity),
+            d.title
+        );
+    }
+    for p in &r.problems {
+        let _ = writeln!(out);
+        problem(&mut out, p, &st, opts.verbose);
+    }
+    if !r.rules.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            st.bold(&format!("Findings by rule ({})", r.analysis.findings.len()))
+        );
+    }
+    for g in &r.rules {
+        let _ = writeln!(out);
+        rule_group(&mut out, g, &st, opts.verbose);
+    }
+    footer(&mut out, r, &st);
+    out
+}
+
+fn header(out: &mut String, r: &Report, st: &Style) {
+    let a = r.analysis;
+    let cov = &r.coverage;
     let _ = writeln!(out, "{}", st.bold("kmslens: KMS activation analysis"));
     let _ = writeln!(
         out,
         "Analysed: {} sources ({}), {} KMS events",
-        srcs.len(),
-        kinds.join(", "),
+        a.bundle.sources.len(),
+        r.kinds_read.join(", "),
         a.bundle.events.len()
     );
-    let _ = writeln!(
-        out,
-        "  KMS hosts: {}",
-        if hosts.is_empty() {
-            "none seen".to_string()
-        } else {
-            hosts.join(", ")
-        }
-    );
-    let _ = writeln!(out, "  Clients:   {}", clients.len());
+    let hosts = if cov.hosts.is_empty() {
+        "none seen".to_string()
+    } else {
+        cov.hosts.join(", ")
+    };
+    let _ = writeln!(out, "  KMS hosts: {hosts}");
+    let _ = writeln!(out, "  Clients:   {}", cov.clients.len());
     for l in cov
         .logs
         .iter()
@@ -86,14 +113,10 @@ pub fn render(a: &Analysis, colour: bool) -> String {
             l.records
         );
     }
-    let slmgr = srcs
-        .iter()
-        .filter(|s| s.kind == "slmgr" && s.status == Status::Read)
-        .count();
-    if slmgr > 0 {
-        let _ = writeln!(out, "  slmgr outputs: {slmgr}");
+    if r.slmgr_outputs > 0 {
+        let _ = writeln!(out, "  slmgr outputs: {}", r.slmgr_outputs);
     }
-    if let Some((f, l)) = a.time_span() {
+    if let Some((f, l)) = r.time_span {
         let _ = writeln!(
             out,
             "  Time span: {} .. {} (UTC)",
@@ -102,115 +125,155 @@ pub fn render(a: &Analysis, colour: bool) -> String {
         );
     }
     if !cov.problems.is_empty() {
+        let c = |f: fn(&super::coverage::KindCount) -> usize| -> usize {
+            cov.kinds.values().map(f).sum()
+        };
         let _ = writeln!(
             out,
-            "  Inputs with problems: {damaged} damaged, {unreadable} unreadable, {skipped} skipped (not event logs)"
+            "  Inputs with problems: {} damaged, {} unreadable, {} skipped (not event logs)",
+            c(|k| k.damaged),
+            c(|k| k.unreadable),
+            c(|k| k.skipped)
         );
         for p in &cov.problems {
             let _ = writeln!(out, "    {} {}", p.source, st.dim(&format!("({})", p.what)));
         }
     }
     let _ = writeln!(out);
+}
 
-    if a.findings.is_empty() {
+fn problem(out: &mut String, p: &Problem, st: &Style, verbose: bool) {
+    let d = p.diagnosis;
+    let _ = writeln!(
+        out,
+        "{} {}  {}",
+        st.severity(d.severity),
+        st.bold(&format!("Problem {}", p.number)),
+        st.bold(&d.title)
+    );
+    let _ = writeln!(out, "  Cause: {}", d.cause);
+    for s in &p.subjects {
         let _ = writeln!(
             out,
-            "No findings: nothing in these logs points to a KMS activation problem the rules know."
-        );
-    } else {
-        let mut counts = Vec::new();
-        for sev in Severity::ALL {
-            let n = a.findings.iter().filter(|f| f.severity == sev).count();
-            if n > 0 {
-                counts.push(format!("{n} {}", sev.name()));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "{} ({})",
-            st.bold(&format!("{} findings", a.findings.len())),
-            counts.join(", ")
+            "  {} ({}): {}",
+            s.label,
+            s.names.len(),
+            model::names(s.names, verbose)
         );
     }
-    for f in &a.findings {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{} {}  {}",
-            st.severity(f.severity),
-            st.bold(&f.rule),
-            st.bold(&f.title)
-        );
-        let _ = writeln!(out, "  {}", f.message);
-        for (k, v) in &f.subjects {
-            let label = match *k {
-                "client" => "Machines",
-                "cmid" => "CMIDs",
-                "host" => "KMS host logs",
-                "kms_host" => "KMS hosts asked",
-                "domain" => "DNS domains",
-                other => other,
-            };
-            let _ = writeln!(out, "  {label}: {}", v.join(", "));
+    let per_rule: Vec<String> = p
+        .per_rule
+        .iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect();
+    let when = model::span(d.first_time.as_deref(), d.last_time.as_deref())
+        .map(|s| format!(", {s}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  Findings: {}{when} {}",
+        per_rule.join(", "),
+        st.dim(&format!("[{}]", d.id))
+    );
+    if !p.evidence.is_empty() {
+        let _ = writeln!(out, "  Evidence:");
+        for e in &p.evidence {
+            let _ = writeln!(out, "    {}", model::evidence_line(e));
         }
-        if !f.evidence.is_empty() {
-            let _ = writeln!(out, "  Evidence:");
+        if p.evidence_more > 0 {
+            let _ = writeln!(out, "    … and {} more records", p.evidence_more);
+        }
+    }
+    if !d.remediation.is_empty() {
+        let _ = writeln!(out, "  What to do:");
+        for (k, r) in d.remediation.iter().enumerate() {
+            let _ = writeln!(out, "    {}. {}", k + 1, r);
+        }
+    }
+}
+
+fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, verbose: bool) {
+    let _ = writeln!(
+        out,
+        "{} {}  {} ({})",
+        st.severity(g.severity),
+        st.bold(g.rule),
+        st.bold(g.title),
+        model::plural(g.findings.len(), "finding", "findings")
+    );
+    let _ = writeln!(out, "  Why it matters: {}", g.explanation);
+    for c in &g.codes {
+        let symbol = if c.symbol.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", c.symbol)
+        };
+        let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
+    }
+    let shown = if verbose {
+        g.findings.len()
+    } else {
+        FINDINGS_PER_RULE
+    };
+    for f in g.findings.iter().take(shown) {
+        let _ = writeln!(out, "  - {}", f.message);
+        if verbose {
             for e in &f.evidence {
-                let when = e
-                    .time
-                    .as_deref()
-                    .map(|t| format!(" at {t}"))
-                    .unwrap_or_default();
-                let record = e
-                    .record_id
-                    .map(|r| format!(" record {r}"))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "    {}{}{}", e.source, record, when);
+                let _ = writeln!(out, "      {}", model::evidence_line(e));
             }
             if f.evidence_omitted > 0 {
-                let _ = writeln!(out, "    … and {} more records", f.evidence_omitted);
+                let _ = writeln!(out, "      … and {} more records", f.evidence_omitted);
             }
         }
-        for c in &f.codes {
-            let symbol = if c.symbol.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", c.symbol)
-            };
-            let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
+    }
+    if g.findings.len() > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more (--verbose or --format json lists them all)",
+            g.findings.len() - shown
+        );
+    }
+    if g.leads && !verbose {
+        let _ = writeln!(
+            out,
+            "  What to do: see {}",
+            model::problem_refs(&g.problems)
+        );
+    } else if !g.leads && !g.problems.is_empty() && !verbose {
+        let _ = writeln!(
+            out,
+            "  What to do: these follow from {}; fix that first",
+            model::problem_refs(&g.problems)
+        );
+    } else if !g.remediation.is_empty() {
+        let _ = writeln!(out, "  What to do:");
+        for (k, r) in g.remediation.iter().enumerate() {
+            let _ = writeln!(out, "    {}. {}", k + 1, r);
         }
-        let _ = writeln!(out, "  Why it matters: {}", one_paragraph(&f.explanation));
-        if !f.remediation.is_empty() {
-            let _ = writeln!(out, "  What to do:");
-            for (k, r) in f.remediation.iter().enumerate() {
-                let _ = writeln!(out, "    {}. {}", k + 1, r);
-            }
-        }
-        for r in &f.references {
+    }
+    if verbose {
+        for r in g.references {
             let _ = writeln!(out, "  See: {r}");
         }
     }
-    if !cov.not_checked.is_empty() {
+}
+
+fn footer(out: &mut String, r: &Report, st: &Style) {
+    if !r.coverage.not_checked.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
             "{}",
             st.bold("Not checked (the bundle cannot show it):")
         );
-        for (reason, rules) in &cov.not_checked {
+        for (reason, rules) in &r.coverage.not_checked {
             let _ = writeln!(out, "  {reason}: {} did not run", rules.join(", "));
         }
     }
-    if !a.rule_errors.is_empty() {
+    if !r.rule_errors.is_empty() {
         let _ = writeln!(out);
-        for e in &a.rule_errors {
+        for e in r.rule_errors {
             let _ = writeln!(out, "Rule error: {e}");
         }
     }
-    out
-}
-
-/// The explanation as one paragraph (rule files wrap it for the editor, not for the reader).
-fn one_paragraph(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

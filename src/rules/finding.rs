@@ -50,6 +50,14 @@ pub struct Finding {
     pub remediation: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// Earliest and latest evidence time, over all evidence (listed or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+    /// Result columns the rule's `[diagnosis]` reads (split, merge, title), as text values.
+    #[serde(skip)]
+    pub facts: BTreeMap<String, Vec<String>>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -127,6 +135,7 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
         .iter()
         .map(|n| n.to_string())
         .collect();
+    let fact_columns = rule.diagnosis.fact_columns();
     let mut out = Vec::with_capacity(df.height());
     for row in 0..df.height() {
         let cell = |name: &str| -> Vec<AnyValue<'static>> {
@@ -176,6 +185,8 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
         evidence.sort_by(|a, b| {
             (&a.time, &a.source, a.record_id).cmp(&(&b.time, &b.source, b.record_id))
         });
+        let first_time = evidence.iter().filter_map(|e| e.time.clone()).min();
+        let last_time = evidence.iter().filter_map(|e| e.time.clone()).max();
         let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
         evidence.truncate(MAX_EVIDENCE);
         let mut codes: Vec<CodeNote> = Vec::new();
@@ -209,6 +220,15 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             vals.dedup();
             message = message.replace(&format!("{{{p}}}"), &vals.join(", "));
         }
+        let facts = fact_columns
+            .iter()
+            .map(|c| {
+                let mut v: Vec<String> = cell(c).iter().map(text).collect();
+                v.sort();
+                v.dedup();
+                (c.clone(), v)
+            })
+            .collect();
         out.push(Finding {
             rule: rule.id.clone(),
             severity: rule.severity,
@@ -221,6 +241,9 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             explanation: rule.explanation.trim().to_string(),
             remediation: rule.remediation.clone(),
             references: rule.references.clone(),
+            first_time,
+            last_time,
+            facts,
         });
     }
     out

@@ -73,10 +73,129 @@ pub struct Rule {
     /// checked, with the reason.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// How this rule's findings group into diagnoses and which other findings they explain.
+    #[serde(default)]
+    pub diagnosis: DiagnosisSpec,
     /// Where the rule came from (`built-in` or a path); not part of the file.
     #[serde(skip_deserializing, default)]
     pub origin: String,
 }
+
+/// A subject two findings can share: the same client machine, KMS host (a host that logged, or a
+/// host clients asked: `host` and `kms_host` subjects alike), CMID or DNS domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Key {
+    Client,
+    KmsHost,
+    Cmid,
+    Domain,
+}
+
+impl Key {
+    pub const ALL: [Key; 4] = [Key::Client, Key::KmsHost, Key::Cmid, Key::Domain];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Client => "client",
+            Key::KmsHost => "kms_host",
+            Key::Cmid => "cmid",
+            Key::Domain => "domain",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The finding subjects (`Finding::subjects` keys) this key reads.
+    pub fn subjects(self) -> &'static [&'static str] {
+        match self {
+            Key::Client => &["client"],
+            Key::KmsHost => &["host", "kms_host"],
+            Key::Cmid => &["cmid"],
+            Key::Domain => &["domain"],
+        }
+    }
+}
+
+/// `rule` explains (or is explained by) another rule's findings that share a value of every key
+/// in `on` with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub rule: String,
+    pub on: Vec<Key>,
+}
+
+/// The `[diagnosis]` table of a rule file: how its findings become diagnoses (see
+/// `src/diagnose.rs`). Every field is optional; a rule without it gives one diagnosis per rule.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosisSpec {
+    /// Diagnoses of rules with the same family (and the same `split_by` values) are one; defaults
+    /// to the rule id.
+    pub family: Option<String>,
+    /// Subjects (`client`, `kms_host`, `cmid`, `domain`) or result columns whose values split the
+    /// findings into several diagnoses; none: one diagnosis for all.
+    #[serde(default)]
+    pub split_by: Vec<String>,
+    /// Diagnoses split apart that still share a value of one of these subjects or columns are
+    /// joined again (e.g. the same clients failing against every host: one problem, not one per host).
+    #[serde(default)]
+    pub merge_on: Vec<String>,
+    /// The cause in one line, `{placeholders}` filled over the diagnosis (see `diagnose::AGGREGATES`
+    /// and the query's columns). Defaults to the rule title.
+    pub title: Option<String>,
+    /// What is wrong, in one or two sentences, with the same placeholders.
+    pub cause: Option<String>,
+    /// What to do about the cause; defaults to the rule's remediation.
+    pub remediation: Option<Vec<String>>,
+    /// Findings of other rules this rule's findings explain (they become its symptoms).
+    #[serde(default)]
+    pub explains: Vec<Link>,
+    /// Findings of other rules that explain this rule's findings.
+    #[serde(default)]
+    pub explained_by: Vec<Link>,
+    /// A consequence, not a cause: its diagnosis, when nothing explains it, comes after the causes.
+    #[serde(default)]
+    pub consequence: bool,
+}
+
+impl DiagnosisSpec {
+    /// The result columns the diagnosis stage reads from findings (split, merge, placeholders that
+    /// are not aggregates).
+    pub fn fact_columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let texts = [self.title.as_deref(), self.cause.as_deref()];
+        let names = self
+            .split_by
+            .iter()
+            .chain(&self.merge_on)
+            .cloned()
+            .chain(texts.into_iter().flatten().flat_map(placeholders));
+        for n in names {
+            if Key::parse(&n).is_none() && !AGGREGATES.contains(&n.as_str()) && !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        out
+    }
+}
+
+/// Placeholders a diagnosis title or cause may use besides the query's columns: counts and lists
+/// of the subjects of the diagnosis' own findings.
+pub const AGGREGATES: [&str; 9] = [
+    "clients",
+    "client",
+    "kms_hosts",
+    "kms_host",
+    "cmids",
+    "cmid",
+    "domains",
+    "domain",
+    "findings",
+];
 
 /// A rule file that was rejected, and why.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -123,6 +242,15 @@ pub fn parse(file: &str, text: &str, empty: &Tables) -> Result<Rule, String> {
         }
     }
     let schema = query_schema(&rule.query, empty)?;
+    for c in rule.diagnosis.fact_columns() {
+        if schema.get(c.as_str()).is_none() {
+            return Err(format!(
+                "[diagnosis] names {c:?}, which is neither a subject ({}), a count ({}) nor a column of the query",
+                Key::ALL.map(Key::name).join(", "),
+                AGGREGATES.join(", ")
+            ));
+        }
+    }
     for p in placeholders(&rule.message) {
         if schema.get(p.as_str()).is_none() {
             let cols: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
@@ -218,7 +346,107 @@ pub fn load(dirs: &[std::path::PathBuf]) -> (Vec<Rule>, Vec<RuleError>) {
         }
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
+    errors.extend(check_links(&rules));
     (rules, errors)
+}
+
+/// Explanation links between rules, `(explaining rule, explained rule, keys)`, from both sides'
+/// declarations; links to rules that are not loaded are left out.
+pub fn links(rules: &[Rule]) -> Vec<(String, String, Vec<Key>)> {
+    let known = |id: &str| rules.iter().any(|r| r.id == id);
+    let mut out: Vec<(String, String, Vec<Key>)> = Vec::new();
+    for r in rules {
+        let d = &r.diagnosis;
+        let pairs = d
+            .explains
+            .iter()
+            .map(|l| (r.id.clone(), l.rule.clone(), l.on.clone()))
+            .chain(
+                d.explained_by
+                    .iter()
+                    .map(|l| (l.rule.clone(), r.id.clone(), l.on.clone())),
+            );
+        for (a, b, on) in pairs {
+            if known(&a) && known(&b) && !out.iter().any(|x| x.0 == a && x.1 == b && x.2 == on) {
+                out.push((a, b, on));
+            }
+        }
+    }
+    out
+}
+
+/// Links that name unknown rules or no key, and cycles (a rule explaining itself, directly or
+/// through others): the diagnosis stage needs a direction from causes to consequences.
+pub fn check_links(rules: &[Rule]) -> Vec<RuleError> {
+    let mut errors = Vec::new();
+    for r in rules {
+        let d = &r.diagnosis;
+        for l in d.explains.iter().chain(&d.explained_by) {
+            let problem = if !rules.iter().any(|x| x.id == l.rule) {
+                Some(format!("[diagnosis] links to unknown rule {:?}", l.rule))
+            } else if l.on.is_empty() {
+                Some(format!("[diagnosis] link to {} has no key in `on`", l.rule))
+            } else if l.rule == r.id {
+                Some("[diagnosis] links the rule to itself".to_string())
+            } else {
+                None
+            };
+            if let Some(error) = problem {
+                errors.push(RuleError {
+                    file: format!("{} ({})", r.id, r.origin),
+                    error,
+                });
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&links(rules)) {
+        errors.push(RuleError {
+            file: "(rules)".into(),
+            error: format!(
+                "[diagnosis] links form a cycle: {} (each explains the next); diagnoses ignore these links",
+                cycle.join(" -> ")
+            ),
+        });
+    }
+    errors
+}
+
+/// A cycle in the explanation links, as rule ids, if there is one.
+pub fn find_cycle(links: &[(String, String, Vec<Key>)]) -> Option<Vec<String>> {
+    fn visit<'a>(
+        node: &'a str,
+        links: &'a [(String, String, Vec<Key>)],
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| *p == node) {
+            let mut c: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+            c.push(node.to_string());
+            return Some(c);
+        }
+        if done.contains(&node) {
+            return None;
+        }
+        path.push(node);
+        for (a, b, _) in links {
+            if a == node
+                && let Some(c) = visit(b, links, path, done)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(node);
+        None
+    }
+    let mut done = Vec::new();
+    for (a, _, _) in links {
+        let mut path = Vec::new();
+        if let Some(c) = visit(a, links, &mut path, &mut done) {
+            return Some(c);
+        }
+    }
+    None
 }
 
 /// The `.toml` files of a folder (or the file itself).
@@ -238,7 +466,7 @@ pub fn rule_files(path: &Path) -> Result<Vec<std::path::PathBuf>, String> {
 /// Checks every rule file of a folder on its own (for rule authors).
 pub fn check(path: &Path) -> Result<Vec<Result<Rule, RuleError>>, String> {
     let empty = Tables::empty().map_err(|e| e.to_string())?;
-    Ok(rule_files(path)?
+    let mut results: Vec<Result<Rule, RuleError>> = rule_files(path)?
         .into_iter()
         .map(|f| {
             let file = f.display().to_string();
@@ -248,5 +476,13 @@ pub fn check(path: &Path) -> Result<Vec<Result<Rule, RuleError>>, String> {
             })?;
             parse(&file, &text, &empty).map_err(|error| RuleError { file, error })
         })
-        .collect())
+        .collect();
+    // Links are checked against the rules a run would load: the built-ins and this folder's.
+    let (mut all, _) = load(&[]);
+    for r in results.iter().flatten() {
+        all.retain(|x| x.id != r.id);
+        all.push(r.clone());
+    }
+    results.extend(check_links(&all).into_iter().map(Err));
+    Ok(results)
 }

@@ -50,6 +50,9 @@ pub struct Truth {
     pub rule: String,
     pub subject: String,
     pub value: String,
+    /// The injected fault this finding comes from: its diagnosis must hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
 }
 
 pub struct Fleet {
@@ -572,12 +575,46 @@ fn slmgr_outputs(
     out
 }
 
-fn t(rule: &str, subject: &str, value: &str) -> Truth {
+fn t(rule: &str, subject: &str, value: &str, fault: impl Into<Option<Fault>>) -> Truth {
     Truth {
         rule: rule.into(),
         subject: subject.into(),
         value: value.into(),
+        fault: fault.into(),
     }
+}
+
+/// Why a client is not activated: the first fault that stops it, in the order the path to the
+/// host fails (no network, no DNS, no KMS key, a refused request, then a count too low).
+fn client_fault(
+    cfg: &SimConfig,
+    c: &Client,
+    hosts: &[Host],
+    rogue: Option<usize>,
+) -> Option<Fault> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let last_host = c.last.map(|(k, _, _)| k).or(c.host);
+    Some(if c.blocked {
+        Fault::NoResponse
+    } else if c.no_srv {
+        Fault::SrvNotFound
+    } else if c.retail {
+        Fault::NotKmsClient
+    } else if c.skewed {
+        Fault::ClockSkew
+    } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
+        Fault::RejectedProduct
+    } else if last_host.is_some_and(|k| hosts[k].unlicensed) {
+        Fault::HostUnlicensed
+    } else if rogue.is_some() && last_host == rogue {
+        Fault::RogueHost
+    } else if has(Fault::SplitCount) {
+        Fault::SplitCount
+    } else if has(Fault::InsufficientCount) {
+        Fault::InsufficientCount
+    } else {
+        return None;
+    })
 }
 
 /// What a correct analysis must find, from what the model did.
@@ -606,7 +643,7 @@ fn truth(
         }
         for (cmid, n) in by_cmid {
             if n > 1 {
-                out.push(t("KMS-DUP-CMID", "cmid", cmid));
+                out.push(t("KMS-DUP-CMID", "cmid", cmid, Fault::DupCmid));
             }
         }
     }
@@ -615,36 +652,56 @@ fn truth(
         .filter(|c| c.blocked && !c.no_srv && c.requests > 0)
     {
         if c.requests >= 2 {
-            out.push(t("KMS-NO-RESPONSE", "client", &c.id));
+            out.push(t("KMS-NO-RESPONSE", "client", &c.id, Fault::NoResponse));
         }
         // Only a host whose log is in the bundle can show that it never saw the requests.
         if c.used_hosts.iter().any(|k| hosts[*k].in_bundle) {
-            out.push(t("KMS-HOST-NOT-LOGGED", "client", &c.id));
+            out.push(t("KMS-HOST-NOT-LOGGED", "client", &c.id, Fault::NoResponse));
         }
     }
     if let Some(r) = rogue
         && clients.iter().any(|c| c.host == Some(r))
     {
-        out.push(t("KMS-ROGUE-HOST", "kms_host", &hosts[r].id));
+        out.push(t(
+            "KMS-ROGUE-HOST",
+            "kms_host",
+            &hosts[r].id,
+            Fault::RogueHost,
+        ));
     }
     if has(Fault::DnsPublish) {
-        out.push(t("KMS-DNS-PUBLISH-FAILED", "host", &hosts[0].id));
+        out.push(t(
+            "KMS-DNS-PUBLISH-FAILED",
+            "host",
+            &hosts[0].id,
+            Fault::DnsPublish,
+        ));
     }
     for c in clients.iter().filter(|c| c.no_srv && !c.app.is_empty()) {
-        out.push(t("KMS-SRV-NOT-FOUND", "client", &c.id));
+        out.push(t("KMS-SRV-NOT-FOUND", "client", &c.id, Fault::SrvNotFound));
     }
     for c in clients.iter().filter(|c| c.activated_at.is_none()) {
         // Never activated: its latest request, or its slmgr output, reports a grace period.
-        out.push(t("KMS-NOT-ACTIVATED", "client", &c.id));
+        out.push(t(
+            "KMS-NOT-ACTIVATED",
+            "client",
+            &c.id,
+            client_fault(cfg, c, hosts, rogue),
+        ));
         if c.blocked && c.requests >= 2 {
-            out.push(t("KMS-HOST-UNREACHABLE", "client", &c.id));
+            out.push(t(
+                "KMS-HOST-UNREACHABLE",
+                "client",
+                &c.id,
+                Fault::NoResponse,
+            ));
         }
     }
     for c in clients
         .iter()
         .filter(|c| c.skewed && !c.blocked && c.requests > 0)
     {
-        out.push(t("KMS-CLOCK-SKEW", "client", &c.id));
+        out.push(t("KMS-CLOCK-SKEW", "client", &c.id, Fault::ClockSkew));
     }
     // Hosts whose log shows requests refused with an error other than the clock check.
     for h in hosts.iter().filter(|h| h.in_bundle) {
@@ -655,35 +712,66 @@ fn truth(
                     .is_some_and(|hr| hr != "0x0" && hr != "0xC004F06C")
         });
         if refused {
-            out.push(t("KMS-REQUEST-REJECTED", "host", &h.id));
+            let fault = if h.unlicensed {
+                Fault::HostUnlicensed
+            } else {
+                Fault::RejectedProduct
+            };
+            out.push(t("KMS-REQUEST-REJECTED", "host", &h.id, fault));
         }
     }
     for h in hosts.iter().filter(|h| h.in_bundle && h.unlicensed) {
-        out.push(t("KMS-HOST-UNLICENSED", "host", &h.id));
+        out.push(t(
+            "KMS-HOST-UNLICENSED",
+            "host",
+            &h.id,
+            Fault::HostUnlicensed,
+        ));
     }
     // slmgr on the host shows a count of 0 while clients ask it.
     for (k, h) in hosts.iter().enumerate().filter(|(_, h)| h.in_bundle) {
         if final_count(h, end) == 0 && clients.iter().any(|c| c.used_hosts.contains(&k)) {
-            out.push(t("KMS-HOST-COUNT-ZERO", "host", &h.id));
+            out.push(t(
+                "KMS-HOST-COUNT-ZERO",
+                "host",
+                &h.id,
+                h.unlicensed.then_some(Fault::HostUnlicensed),
+            ));
         }
     }
     for c in clients.iter().filter(|c| c.retail) {
-        out.push(t("KMS-NOT-KMS-CLIENT", "client", &c.id));
+        out.push(t(
+            "KMS-NOT-KMS-CLIENT",
+            "client",
+            &c.id,
+            Fault::NotKmsClient,
+        ));
     }
     // Hosts whose clients are still refused for want of count at their latest attempt.
-    let mut short: Vec<&str> = clients
+    let mut short: Vec<usize> = clients
         .iter()
         .filter(|c| !c.last_rejected)
         .filter_map(|c| {
             c.last
                 .filter(|(_, echo, act)| !act && *echo < c.product.min_count)
-                .map(|(k, _, _)| hosts[k].id.as_str())
+                .map(|(k, _, _)| k)
         })
         .collect();
     short.sort();
     short.dedup();
-    for h in short {
-        out.push(t("KMS-INSUFFICIENT-COUNT", "kms_host", h));
+    for k in short {
+        let fault = if rogue == Some(k) {
+            Some(Fault::RogueHost)
+        } else if has(Fault::SplitCount) {
+            Some(Fault::SplitCount)
+        } else if has(Fault::InsufficientCount) {
+            Some(Fault::InsufficientCount)
+        } else if has(Fault::DupCmid) {
+            Some(Fault::DupCmid)
+        } else {
+            None
+        };
+        out.push(t("KMS-INSUFFICIENT-COUNT", "kms_host", &hosts[k].id, fault));
     }
     // Split: per product group, several hosts asked, none echoing the minimum, while the group's
     // clients would reach it.
@@ -705,18 +793,23 @@ fn truth(
             .unwrap_or(0);
         if hs.len() >= 2 && best < *min && fleet.len() >= *min as usize {
             for k in hs {
-                out.push(t("KMS-SPLIT-COUNT", "kms_host", &hosts[*k].id));
+                out.push(t(
+                    "KMS-SPLIT-COUNT",
+                    "kms_host",
+                    &hosts[*k].id,
+                    Fault::SplitCount,
+                ));
             }
         }
     }
     if has(Fault::LogWrapped) {
         for h in hosts.iter().filter(|h| h.in_bundle) {
-            out.push(t("KMS-LOG-COVERAGE", "host", &h.id));
+            out.push(t("KMS-LOG-COVERAGE", "host", &h.id, Fault::LogWrapped));
         }
     }
     if has(Fault::Tampered) {
         for h in hosts.iter().filter(|h| h.in_bundle) {
-            out.push(t("KMS-LOG-TAMPERED", "host", &h.id));
+            out.push(t("KMS-LOG-TAMPERED", "host", &h.id, Fault::Tampered));
         }
     }
     out.sort();

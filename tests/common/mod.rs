@@ -108,3 +108,70 @@ pub fn accuracy(
     }
     problems
 }
+
+/// Compares diagnoses with ground truth: one diagnosis per injected fault (at medium or above),
+/// holding every finding the truth ties to that fault, and no two faults in one diagnosis.
+/// Returns the mismatches.
+pub fn diagnosis_mismatches(
+    a: &kmslens::analysis::Analysis,
+    truth: &[kmslens::simulate::model::Truth],
+) -> Vec<String> {
+    use kmslens::rules::Severity;
+    use std::collections::BTreeMap;
+    let mut by_fault: BTreeMap<kmslens::simulate::Fault, Vec<&kmslens::simulate::model::Truth>> =
+        BTreeMap::new();
+    for t in truth {
+        if let Some(f) = t.fault {
+            by_fault.entry(f).or_default().push(t);
+        }
+    }
+    let holds = |d: &kmslens::diagnose::Diagnosis, t: &kmslens::simulate::model::Truth| {
+        d.findings.iter().any(|i| {
+            let f = &a.findings[*i];
+            f.rule == t.rule
+                && f.subjects
+                    .get(t.subject.as_str())
+                    .is_some_and(|v| v.contains(&t.value))
+        })
+    };
+    let mut problems = Vec::new();
+    let mut used: Vec<usize> = Vec::new();
+    for (fault, items) in &by_fault {
+        let found = a
+            .diagnoses
+            .iter()
+            .position(|d| items.iter().all(|t| holds(d, t)));
+        match found {
+            Some(k) if used.contains(&k) => problems.push(format!(
+                "{fault:?} shares diagnosis {} with another fault",
+                a.diagnoses[k].id
+            )),
+            Some(k) => used.push(k),
+            None => {
+                let spread: Vec<String> = items
+                    .iter()
+                    .map(|t| {
+                        let ds: Vec<&str> = a
+                            .diagnoses
+                            .iter()
+                            .filter(|d| holds(d, t))
+                            .map(|d| d.id.as_str())
+                            .collect();
+                        format!("{} {}={} in {ds:?}", t.rule, t.subject, t.value)
+                    })
+                    .collect();
+                problems.push(format!("{fault:?}: no one diagnosis holds {spread:#?}"));
+            }
+        }
+    }
+    let extra: Vec<&str> = (0..a.diagnoses.len())
+        .filter(|k| !used.contains(k) && a.diagnoses[*k].severity >= Severity::Medium)
+        .map(|k| a.diagnoses[k].id.as_str())
+        .collect();
+    if !extra.is_empty() {
+        problems.push(format!(
+            "diagnoses at medium or above that no fault explains: {extra:?}"
+        ));
+    }
+    problems
+}

@@ -1,0 +1,290 @@
+//! One view of an analysis for every human-readable format: the summary, the problems (diagnoses)
+//! with their findings, the findings grouped per rule, and the coverage. Text, Markdown and HTML
+//! only format it; nothing here knows about a format.
+
+use super::coverage::{self, Coverage};
+use crate::analysis::Analysis;
+use crate::diagnose::Diagnosis;
+use crate::ingest::report::Status;
+use crate::rules::finding::{CodeNote, EvidenceItem, Finding};
+use crate::rules::{RuleError, Severity};
+use jiff::Timestamp;
+
+/// Names shown in a machine list before "and N more" (full lists: JSON, or `--verbose`).
+pub const LIST_NAMES: usize = 10;
+/// Evidence items shown for a problem.
+pub const PROBLEM_EVIDENCE: usize = 3;
+
+pub const NO_PROBLEMS: &str =
+    "No problems found: nothing in these logs points to a KMS activation problem the rules know.";
+
+pub struct Report<'a> {
+    pub analysis: &'a Analysis,
+    pub coverage: Coverage,
+    /// Sources by kind read, e.g. `15 evtx`.
+    pub kinds_read: Vec<String>,
+    pub slmgr_outputs: usize,
+    pub time_span: Option<(Timestamp, Timestamp)>,
+    /// Findings per severity, most severe first (every severity, zeros included).
+    pub findings_by_severity: Vec<(Severity, usize)>,
+    /// Problems per severity, most severe first (only those with problems).
+    pub problems_by_severity: Vec<(Severity, usize)>,
+    pub problems: Vec<Problem<'a>>,
+    pub rules: Vec<RuleGroup<'a>>,
+    pub rule_errors: &'a [RuleError],
+}
+
+/// A diagnosis as shown: numbered in the order to fix, with its findings resolved.
+pub struct Problem<'a> {
+    pub number: usize,
+    pub diagnosis: &'a Diagnosis,
+    /// Its findings per rule, `(rule, count)`, the leading rule first.
+    pub per_rule: Vec<(&'a str, usize)>,
+    /// The first evidence of its causes.
+    pub evidence: Vec<&'a EvidenceItem>,
+    /// Evidence items of its findings not shown.
+    pub evidence_more: usize,
+    /// Subject lines: label, count, names.
+    pub subjects: Vec<SubjectLine<'a>>,
+}
+
+pub struct SubjectLine<'a> {
+    pub label: &'static str,
+    pub names: &'a [String],
+}
+
+/// The findings of one rule, with what the rule says once.
+pub struct RuleGroup<'a> {
+    pub rule: &'a str,
+    pub severity: Severity,
+    pub title: &'a str,
+    /// One paragraph (rule files wrap it for the editor, not for the reader).
+    pub explanation: String,
+    pub remediation: &'a [String],
+    pub references: &'a [String],
+    pub findings: Vec<&'a Finding>,
+    /// The error codes of its findings, each once.
+    pub codes: Vec<&'a CodeNote>,
+    /// Numbers of the problems its findings belong to.
+    pub problems: Vec<usize>,
+    /// Whether it leads one of those problems (its remediation is printed there).
+    pub leads: bool,
+}
+
+impl Report<'_> {
+    /// "4 problems (3 high, 1 medium) from 29 findings", or the no-problem sentence.
+    pub fn headline(&self) -> String {
+        if self.problems.is_empty() {
+            return NO_PROBLEMS.to_string();
+        }
+        let sev: Vec<String> = self
+            .problems_by_severity
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.name()))
+            .collect();
+        format!(
+            "{} ({}) from {} findings",
+            plural(self.problems.len(), "problem", "problems"),
+            sev.join(", "),
+            self.analysis.findings.len()
+        )
+    }
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a subject key is called for the reader.
+pub fn subject_label(key: &str) -> &'static str {
+    match key {
+        "client" => "Machines",
+        "cmid" => "CMIDs",
+        "host" => "KMS host logs",
+        "kms_host" => "KMS hosts asked",
+        "domain" => "DNS domains",
+        _ => "Other",
+    }
+}
+
+/// The explanation as one paragraph.
+pub fn one_paragraph(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn of(a: &Analysis) -> Report<'_> {
+    let coverage = coverage::of(a);
+    let kinds_read = coverage
+        .kinds
+        .iter()
+        .filter(|(_, c)| c.read > 0)
+        .map(|(k, c)| format!("{} {k}", c.read))
+        .collect();
+    let slmgr_outputs = a
+        .bundle
+        .sources
+        .iter()
+        .filter(|s| s.kind == "slmgr" && s.status == Status::Read)
+        .count();
+    let count = |sev: Severity| a.findings.iter().filter(|f| f.severity == sev).count();
+    let findings_by_severity = Severity::ALL.iter().map(|s| (*s, count(*s))).collect();
+    let problems_by_severity = Severity::ALL
+        .iter()
+        .map(|s| (*s, a.diagnoses.iter().filter(|d| d.severity == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let problems: Vec<Problem> = a
+        .diagnoses
+        .iter()
+        .enumerate()
+        .map(|(k, d)| problem(a, k + 1, d))
+        .collect();
+    let rules = rule_groups(a, &problems);
+    Report {
+        analysis: a,
+        coverage,
+        kinds_read,
+        slmgr_outputs,
+        time_span: a.time_span(),
+        findings_by_severity,
+        problems_by_severity,
+        problems,
+        rules,
+        rule_errors: &a.rule_errors,
+    }
+}
+
+fn problem<'a>(a: &'a Analysis, number: usize, d: &'a Diagnosis) -> Problem<'a> {
+    let mut per_rule: Vec<(&str, usize)> = Vec::new();
+    for i in &d.findings {
+        let rule = a.findings[*i].rule.as_str();
+        match per_rule.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, n)) => *n += 1,
+            None => per_rule.push((rule, 1)),
+        }
+    }
+    let causes = &d.findings[..d.causes.min(d.findings.len())];
+    // Round robin over the causes: the first records of several machines, not many of one.
+    let mut evidence: Vec<&EvidenceItem> = Vec::new();
+    for k in 0..PROBLEM_EVIDENCE {
+        for i in causes {
+            if let Some(e) = a.findings[*i].evidence.get(k)
+                && evidence.len() < PROBLEM_EVIDENCE
+            {
+                evidence.push(e);
+            }
+        }
+    }
+    let total: usize = causes
+        .iter()
+        .map(|i| a.findings[*i].evidence.len() + a.findings[*i].evidence_omitted)
+        .sum();
+    let subjects = ["client", "kms_host", "host", "cmid", "domain"]
+        .iter()
+        .filter_map(|k| {
+            d.subjects.get(k).map(|names| SubjectLine {
+                label: subject_label(k),
+                names,
+            })
+        })
+        .collect();
+    Problem {
+        number,
+        diagnosis: d,
+        per_rule,
+        evidence_more: total.saturating_sub(evidence.len()),
+        evidence,
+        subjects,
+    }
+}
+
+fn rule_groups<'a>(a: &'a Analysis, problems: &[Problem<'a>]) -> Vec<RuleGroup<'a>> {
+    let mut of_finding: Vec<Vec<&Problem>> = vec![Vec::new(); a.findings.len()];
+    for p in problems {
+        for i in &p.diagnosis.findings {
+            of_finding[*i].push(p);
+        }
+    }
+    let mut groups: Vec<RuleGroup> = Vec::new();
+    for (f, in_problems) in a.findings.iter().zip(of_finding) {
+        let k = match groups.iter().position(|g| g.rule == f.rule) {
+            Some(k) => k,
+            None => {
+                groups.push(RuleGroup {
+                    rule: &f.rule,
+                    severity: f.severity,
+                    title: &f.title,
+                    explanation: one_paragraph(&f.explanation),
+                    remediation: &f.remediation,
+                    references: &f.references,
+                    findings: Vec::new(),
+                    codes: Vec::new(),
+                    problems: Vec::new(),
+                    leads: false,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[k];
+        g.findings.push(f);
+        for c in &f.codes {
+            if !g.codes.iter().any(|x| x.code == c.code) {
+                g.codes.push(c);
+            }
+        }
+        for p in in_problems {
+            if !g.problems.contains(&p.number) {
+                g.problems.push(p.number);
+            }
+            if p.diagnosis.rules.first() == Some(&f.rule) {
+                g.leads = true;
+            }
+        }
+    }
+    for g in &mut groups {
+        g.problems.sort();
+    }
+    groups
+}
+
+/// `a, b, c` or `a, b, … and 7 more` past `LIST_NAMES` names, unless `all`.
+pub fn names(list: &[String], all: bool) -> String {
+    crate::diagnose::list(list, if all { usize::MAX } else { LIST_NAMES })
+}
+
+/// "problem 2" / "problems 1, 3".
+pub fn problem_refs(numbers: &[usize]) -> String {
+    let n: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    format!(
+        "{} {}",
+        if numbers.len() == 1 {
+            "problem"
+        } else {
+            "problems"
+        },
+        n.join(", ")
+    )
+}
+
+/// One evidence item as a line: `file record 12 at 2026-…`.
+pub fn evidence_line(e: &EvidenceItem) -> String {
+    let record = e
+        .record_id
+        .map(|r| format!(" record {r}"))
+        .unwrap_or_default();
+    let when = e
+        .time
+        .as_deref()
+        .map(|t| format!(" at {t}"))
+        .unwrap_or_default();
+    format!("{}{record}{when}", e.source)
+}
+
+pub fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    match (first, last) {
+        (Some(f), Some(l)) if f == l => Some(f.to_string()),
+        (Some(f), Some(l)) => Some(format!("{f} to {l}")),
+        (Some(t), None) | (None, Some(t)) => Some(t.to_string()),
+        (None, None) => None,
+    }
+}
