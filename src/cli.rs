@@ -411,6 +411,17 @@ fn rules_command(cmd: RulesCommand) -> ExitCode {
                 r.message,
                 r.query.trim()
             ));
+            #[derive(serde::Serialize)]
+            struct Section<'a> {
+                diagnosis: &'a rules::DiagnosisSpec,
+            }
+            if r.diagnosis != rules::DiagnosisSpec::default()
+                && let Ok(d) = toml::to_string(&Section {
+                    diagnosis: &r.diagnosis,
+                })
+            {
+                out.push_str(&format!("\n{d}"));
+            }
             match emit(None, &out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fatal(e),

@@ -597,3 +597,31 @@ fn html_report_renders_in_headless_chromium() {
         bytes.len()
     );
 }
+
+#[test]
+fn rules_show_the_diagnosis_table_and_check_refuses_a_cycle() {
+    let out = kmslens()
+        .args(["rules", "show", "KMS-HOST-NOT-LOGGED"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[diagnosis]") && text.contains("[[diagnosis.explains]]"),
+        "{text}"
+    );
+    // A user rule that the host-not-logged rule explains, and that claims to explain it back.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("my-loop.toml"),
+        "id = \"MY-LOOP\"\ntitle = \"t\"\nseverity = \"low\"\nexplanation = \"e\"\nmessage = \"m\"\nquery = \"SELECT client FROM attempts\"\n[diagnosis]\nexplains = [{ rule = \"KMS-HOST-NOT-LOGGED\", on = [\"client\"] }]\nexplained_by = [{ rule = \"KMS-HOST-NOT-LOGGED\", on = [\"client\"] }]\n",
+    )
+    .unwrap();
+    let out = kmslens()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("cycle") && text.contains("MY-LOOP"), "{text}");
+}
