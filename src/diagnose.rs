@@ -117,7 +117,8 @@ fn values<'a>(f: &'a Finding, key: &str) -> BTreeSet<&'a str> {
     }
 }
 
-/// For each finding, the findings that explain it (none: it is a cause).
+/// For each finding, the findings that explain it (none: it is a cause). Each link is indexed on
+/// its first key, so a fleet's thousands of findings are not compared pair by pair.
 fn explainers(findings: &[Finding], rules: &[Rule]) -> Vec<Vec<usize>> {
     let mut parents = vec![Vec::new(); findings.len()];
     let links = links(rules);
@@ -131,18 +132,30 @@ fn explainers(findings: &[Finding], rules: &[Rule]) -> Vec<Vec<usize>> {
             .collect()
     };
     for (a_rule, b_rule, on) in &links {
-        let (as_, bs) = (of_rule(a_rule), of_rule(b_rule));
-        for b in &bs {
-            for a in &as_ {
-                let shares = on.iter().all(|k| {
+        let Some((first, rest)) = on.split_first() else {
+            continue;
+        };
+        let mut index: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for a in of_rule(a_rule) {
+            for v in values(&findings[a], first.name()) {
+                index.entry(v).or_default().push(a);
+            }
+        }
+        for b in of_rule(b_rule) {
+            let mut found: BTreeSet<usize> = BTreeSet::new();
+            for v in values(&findings[b], first.name()) {
+                found.extend(index.get(v).into_iter().flatten());
+            }
+            for a in found {
+                let shares = rest.iter().all(|k| {
                     let (va, vb) = (
-                        values(&findings[*a], k.name()),
-                        values(&findings[*b], k.name()),
+                        values(&findings[a], k.name()),
+                        values(&findings[b], k.name()),
                     );
                     !va.is_disjoint(&vb)
                 });
-                if shares {
-                    parents[*b].push(*a);
+                if a != b && shares && !parents[b].contains(&a) {
+                    parents[b].push(a);
                 }
             }
         }
@@ -276,9 +289,10 @@ fn build<'a>(
     let lead = causes[0];
     let s = spec(lead);
     let lead_rule = rules.iter().find(|r| r.id == findings[lead].rule);
+    let is_cause: BTreeSet<usize> = causes.iter().copied().collect();
     let all: Vec<usize> = causes
         .iter()
-        .chain(consequences.iter().filter(|c| !causes.contains(c)))
+        .chain(consequences.iter().filter(|c| !is_cause.contains(c)))
         .copied()
         .collect();
     let mut rule_ids: Vec<String> = Vec::new();
