@@ -59,6 +59,7 @@ fn each_fault_alone_gives_its_ground_truth() {
         (Fault::SrvNotFound, 1),
         (Fault::HostUnlicensed, 1),
         (Fault::NotKmsClient, 1),
+        (Fault::HostClockSkew, 1),
     ] {
         for format in [SimFormat::Xml, SimFormat::Evtx] {
             let (a, truth) = run(SimConfig {
@@ -331,4 +332,51 @@ fn clients_writing_local_time_in_their_requests_are_not_clock_skew() {
         .map(|f| f.subjects["client"].clone())
         .collect();
     assert_eq!(skewed, vec![vec!["skewed".to_string()]]);
+}
+
+#[test]
+fn clock_skew_says_which_side_is_wrong() {
+    // The host's clock is 5 hours ahead: every client is off against it.
+    let (a, truth) = run(SimConfig {
+        clients: 30,
+        days: 5,
+        faults: vec![Fault::HostClockSkew],
+        seed: 5,
+        ..SimConfig::default()
+    });
+    assert!(
+        accuracy(&a, &truth).is_empty(),
+        "{:#?}",
+        accuracy(&a, &truth)
+    );
+    let d = &a.diagnoses[0];
+    assert_eq!(d.id, "kms-clock-skew/kms01", "{:#?}", a.diagnoses);
+    assert!(
+        d.title.contains("the clock of kms01 is wrong"),
+        "{}",
+        d.title
+    );
+    assert_eq!(d.subjects["client"].len(), 30);
+    // A few clients 5 hours ahead, against two hosts: their clocks, one problem.
+    let (a, _) = run(SimConfig {
+        clients: 48,
+        hosts: 2,
+        days: 5,
+        faults: vec![Fault::ClockSkew],
+        seed: 5,
+        ..SimConfig::default()
+    });
+    let skew: Vec<_> = a
+        .diagnoses
+        .iter()
+        .filter(|d| d.rules[0] == "KMS-CLOCK-SKEW")
+        .collect();
+    assert_eq!(skew.len(), 1, "{skew:#?}");
+    assert_eq!(skew[0].id, "kms-clock-skew/clients");
+    assert!(
+        skew[0]
+            .title
+            .contains("the clocks of these clients are wrong")
+    );
+    assert_eq!(skew[0].subjects["kms_host"], ["kms01", "kms02"]);
 }

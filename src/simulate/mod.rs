@@ -45,7 +45,8 @@ pub enum Fault {
     RejectedProduct,
     /// The host's KMS log is too small: it holds only the last fifth of the period.
     LogWrapped,
-    /// One client in eight sits in a DNS domain without a `_vlmcs._tcp` record (0x8007232B).
+    /// One client in eight sits in a DNS domain (branch.contoso.com) without a `_vlmcs._tcp`
+    /// record (0x8007232B).
     SrvNotFound,
     /// The first host's own KMS key is not activated: it refuses clients (0xC004F041).
     HostUnlicensed,
@@ -53,6 +54,8 @@ pub enum Fault {
     NotKmsClient,
     /// A foreign event with a binary payload planted in the KMS log.
     Tampered,
+    /// The first host's clock runs 5 hours ahead: it refuses every client (0xC004F06C).
+    HostClockSkew,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 pub const DOMAIN: &str = "contoso.com";
 pub const ROGUE_HOST: &str = "kms-test.contoso.com";
+/// The DNS domain of the clients that find no SRV record (srv-not-found fault): no KMS host
+/// publishes there.
+pub const BRANCH_DOMAIN: &str = "branch.contoso.com";
 const SKEW: SignedDuration = SignedDuration::from_hours(5);
 const SPP_SOURCE: &str = "Software Protection Platform Service";
 /// A product newer than the hosts' KMS key covers (rejected-product fault).
@@ -100,6 +103,8 @@ struct Host {
     best_echo: HashMap<u32, u32>,
     /// Its own KMS key is not activated (host-unlicensed fault).
     unlicensed: bool,
+    /// Its clock runs `SKEW` ahead (host-clock-skew fault).
+    clock_ahead: bool,
 }
 
 fn ev(time: Timestamp, event_id: u16, qualifiers: u16, data: Vec<String>) -> SimEvent {
@@ -163,6 +168,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 app: vec![],
                 best_echo: HashMap::new(),
                 unlicensed: has(Fault::HostUnlicensed) && k == 0,
+                clock_ahead: has(Fault::HostClockSkew) && k == 0,
             }
         })
         .collect();
@@ -176,19 +182,25 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             app: vec![],
             best_echo: HashMap::new(),
             unlicensed: false,
+            clock_ahead: false,
         });
     }
     let rogue = has(Fault::RogueHost).then(|| hosts.len() - 1);
 
     // Host start: service events, then SRV publishing every 24 h.
     for (k, h) in hosts.iter_mut().enumerate() {
-        let boot = start - SignedDuration::from_hours(2) + ms(rng.range(0, 600_000));
+        let ahead = if h.clock_ahead {
+            SKEW
+        } else {
+            SignedDuration::ZERO
+        };
+        let boot = start - SignedDuration::from_hours(2) + ahead + ms(rng.range(0, 600_000));
         h.app.push(SimEvent {
             level: 0,
             ..ev(boot, 902, 16384, vec!["10.0.20348.2527".into()])
         });
         let mut t = boot + ms(rng.range(20_000, 90_000));
-        while t < end {
+        while t < end + ahead {
             if has(Fault::DnsPublish) && k == 0 {
                 h.app.push(ev(
                     t,
@@ -211,10 +223,12 @@ pub fn build(cfg: &SimConfig) -> Fleet {
     let mut clients: Vec<Client> = (0..n_clients)
         .map(|i| {
             let server = i % 5 == 4;
+            let no_srv = has(Fault::SrvNotFound) && i % 8 == 6;
+            let domain = if no_srv { BRANCH_DOMAIN } else { DOMAIN };
             let fqdn = if server {
-                format!("SRV{:03}.{DOMAIN}", i + 1)
+                format!("SRV{:03}.{domain}", i + 1)
             } else {
-                format!("PC{:03}.{DOMAIN}", i + 1)
+                format!("PC{:03}.{domain}", i + 1)
             };
             let product = if has(Fault::RejectedProduct) && i % 9 == 5 {
                 UNCOVERED_PRODUCT
@@ -235,7 +249,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 host: None,
                 blocked: has(Fault::NoResponse) && i % 10 == 7,
                 skewed: has(Fault::ClockSkew) && i % 12 == 3,
-                no_srv: has(Fault::SrvNotFound) && i % 8 == 6,
+                no_srv,
                 last_rejected: false,
                 retail: has(Fault::NotKmsClient) && i % 11 == 9,
                 activated_at: None,
@@ -369,8 +383,10 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             continue;
         }
         let h = &mut hosts[k];
-        let host_time = t + ms(rng.range(150, 900));
-        let host_hr = if c.skewed {
+        let host_clock = if h.clock_ahead { t + SKEW } else { t };
+        let host_time = host_clock + ms(rng.range(150, 900));
+        // The host compares the client's clock with its own (§8: more than 4 hours apart).
+        let host_hr = if c.skewed != h.clock_ahead {
             Hresult(0xC004_F06C)
         } else if h.unlicensed {
             Hresult(0xC004_F041)
@@ -584,8 +600,8 @@ fn t(rule: &str, subject: &str, value: &str, fault: impl Into<Option<Fault>>) ->
     }
 }
 
-/// Why a client is not activated: the first fault that stops it, in the order the path to the
-/// host fails (no network, no DNS, no KMS key, a refused request, then a count too low).
+/// Why a client is not activated: the first fault that stops it (no KMS client key, then the
+/// path to the host: network, DNS, a refused request, then a count too low).
 fn client_fault(
     cfg: &SimConfig,
     c: &Client,
@@ -594,18 +610,20 @@ fn client_fault(
 ) -> Option<Fault> {
     let has = |f: Fault| cfg.faults.contains(&f);
     let last_host = c.last.map(|(k, _, _)| k).or(c.host);
-    Some(if c.blocked {
+    Some(if c.retail {
+        Fault::NotKmsClient
+    } else if c.blocked {
         Fault::NoResponse
     } else if c.no_srv {
         Fault::SrvNotFound
-    } else if c.retail {
-        Fault::NotKmsClient
     } else if c.skewed {
         Fault::ClockSkew
     } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
         Fault::RejectedProduct
     } else if last_host.is_some_and(|k| hosts[k].unlicensed) {
         Fault::HostUnlicensed
+    } else if last_host.is_some_and(|k| hosts[k].clock_ahead) {
+        Fault::HostClockSkew
     } else if rogue.is_some() && last_host == rogue {
         Fault::RogueHost
     } else if has(Fault::SplitCount) {
@@ -703,8 +721,15 @@ fn truth(
     {
         out.push(t("KMS-CLOCK-SKEW", "client", &c.id, Fault::ClockSkew));
     }
-    // Hosts whose log shows requests refused with an error other than the clock check.
-    for h in hosts.iter().filter(|h| h.in_bundle) {
+    for c in clients
+        .iter()
+        .filter(|c| !c.skewed && !c.blocked && c.used_hosts.iter().any(|k| hosts[*k].clock_ahead))
+    {
+        out.push(t("KMS-CLOCK-SKEW", "client", &c.id, Fault::HostClockSkew));
+    }
+    // Hosts that refused requests with an error other than the clock check: seen in their log, or,
+    // for a host whose log is not in the bundle, in the responses of its clients.
+    for h in hosts {
         let refused = h.kms_log.iter().any(|e| {
             e.event_id == ids::HOST_REQUEST
                 && e.data
@@ -717,7 +742,8 @@ fn truth(
             } else {
                 Fault::RejectedProduct
             };
-            out.push(t("KMS-REQUEST-REJECTED", "host", &h.id, fault));
+            let subject = if h.in_bundle { "host" } else { "kms_host" };
+            out.push(t("KMS-REQUEST-REJECTED", subject, &h.id, fault));
         }
     }
     for h in hosts.iter().filter(|h| h.in_bundle && h.unlicensed) {
@@ -735,7 +761,13 @@ fn truth(
                 "KMS-HOST-COUNT-ZERO",
                 "host",
                 &h.id,
-                h.unlicensed.then_some(Fault::HostUnlicensed),
+                if h.unlicensed {
+                    Some(Fault::HostUnlicensed)
+                } else if h.clock_ahead {
+                    Some(Fault::HostClockSkew)
+                } else {
+                    None
+                },
             ));
         }
     }

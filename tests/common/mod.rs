@@ -148,8 +148,14 @@ pub fn diagnosis_mismatches(
             )),
             Some(k) => used.push(k),
             None => {
-                let spread: Vec<String> = items
+                // The diagnosis that holds most of them, and what it misses (a few).
+                let best = a
+                    .diagnoses
                     .iter()
+                    .max_by_key(|d| items.iter().filter(|t| holds(d, t)).count());
+                let missing: Vec<String> = items
+                    .iter()
+                    .filter(|t| best.is_none_or(|d| !holds(d, t)))
                     .map(|t| {
                         let ds: Vec<&str> = a
                             .diagnoses
@@ -160,7 +166,13 @@ pub fn diagnosis_mismatches(
                         format!("{} {}={} in {ds:?}", t.rule, t.subject, t.value)
                     })
                     .collect();
-                problems.push(format!("{fault:?}: no one diagnosis holds {spread:#?}"));
+                problems.push(format!(
+                    "{fault:?}: {} holds all but {} of its {} findings, e.g. {:?}",
+                    best.map_or("no diagnosis", |d| d.id.as_str()),
+                    missing.len(),
+                    items.len(),
+                    &missing[..missing.len().min(4)]
+                ));
             }
         }
     }
