@@ -619,9 +619,12 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
 
 fn slmgr_rows(bundle: &Ingested) -> Vec<Vec<Val>> {
     let u = |v: Option<u64>| Val::I(v.and_then(|n| i64::try_from(n).ok()));
+    // An output of an unknown machine could only give findings without a subject: the coverage
+    // names it instead.
     bundle
         .slmgr
         .iter()
+        .filter(|r| r.computer.is_some())
         .map(|r| {
             let p = &r.product;
             vec![

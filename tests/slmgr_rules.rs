@@ -95,3 +95,134 @@ fn host_key_not_activated() {
     });
     assert_eq!(fired(&a, "KMS-HOST-UNLICENSED"), vec!["KMS host kms01 shows License Status: Notification for Windows(R), ServerStandard edition".to_string()]);
 }
+
+/// A client's `slmgr /dlv` edited to show a retail key: KMS-NOT-KMS-CLIENT names that client.
+fn read_text(path: &std::path::Path) -> String {
+    kmslens::ingest::slmgr::decode(&std::fs::read(path).unwrap())
+}
+
+fn retail(text: &str) -> String {
+    text.replace("VOLUME_KMSCLIENT channel", "RETAIL channel")
+}
+
+fn not_kms_client_subjects(a: &kmslens::analysis::Analysis) -> Vec<Vec<String>> {
+    a.findings
+        .iter()
+        .filter(|f| f.rule == "KMS-NOT-KMS-CLIENT")
+        .map(|f| f.subjects.get("client").cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn an_slmgr_output_takes_its_machine_from_the_zip_or_the_logs_beside_it() {
+    use std::io::Write;
+    let (dir, _) = simulate(&SimConfig {
+        clients: 30,
+        days: 10,
+        seed: 17,
+        ..SimConfig::default()
+    });
+    let root = dir.path();
+    // PC004 collected as PC004.contoso.com.zip with slmgr-dlv.txt at the root of the zip.
+    let text = read_text(&root.join("PC004/slmgr-dlv.txt"));
+    std::fs::remove_file(root.join("PC004/slmgr-dlv.txt")).unwrap();
+    let mut w =
+        zip::ZipWriter::new(std::fs::File::create(root.join("PC004.contoso.com.zip")).unwrap());
+    w.start_file("slmgr-dlv.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(retail(&text).as_bytes()).unwrap();
+    w.finish().unwrap();
+    // PC009's files in a folder whose name is not the machine's: its Application log names it.
+    let text = read_text(&root.join("PC009/slmgr-dlv.txt"));
+    std::fs::write(root.join("PC009/slmgr-dlv.txt"), retail(&text)).unwrap();
+    std::fs::rename(root.join("PC009"), root.join("collected-2")).unwrap();
+    // An output of nobody knows which machine, alone at the root.
+    let text = read_text(&root.join("PC011/slmgr-dlv.txt"));
+    std::fs::write(root.join("slmgr-dlv.txt"), retail(&text)).unwrap();
+
+    let a = analyze(&[root.to_path_buf()], &[]);
+    let subjects = not_kms_client_subjects(&a);
+    assert_eq!(subjects, [vec!["pc004"], vec!["pc009"]], "{subjects:?}");
+    let unknown = a
+        .bundle
+        .sources
+        .iter()
+        .find(|s| {
+            s.source.ends_with("/slmgr-dlv.txt")
+                && s.source.matches('/').count() == root.to_string_lossy().matches('/').count() + 1
+        })
+        .unwrap();
+    assert!(
+        unknown.tally.diagnostics.iter().any(|d| d
+            .message
+            .contains("machine of this slmgr output is unknown")),
+        "{:?}",
+        unknown.tally.diagnostics
+    );
+    let cov = kmslens::report::coverage::of(&a);
+    assert!(
+        cov.problems
+            .iter()
+            .any(|p| p.what.contains("unknown machine") && p.source == *unknown.source),
+        "the coverage names it"
+    );
+    assert!(
+        a.findings.iter().all(|f| !f.subjects.is_empty()),
+        "no finding without a subject"
+    );
+}
+
+#[test]
+fn a_second_host_kept_out_of_dns_is_not_a_finding_unless_clients_fail_to_find_one() {
+    let disable = |dir: &std::path::Path, host: &str| {
+        let path = dir.join(host).join("slmgr-dlv.txt");
+        let text = read_text(&path).replace("DNS publishing enabled", "DNS publishing disabled");
+        std::fs::write(&path, text).unwrap();
+    };
+    let (dir, truth) = simulate(&SimConfig {
+        clients: 30,
+        hosts: 2,
+        days: 10,
+        seed: 17,
+        ..SimConfig::default()
+    });
+    assert!(truth.is_empty());
+    disable(dir.path(), "kms02");
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert!(fired(&a, "KMS-HOST-DNS-PUBLISHING-OFF").is_empty());
+    assert!(
+        a.findings.is_empty(),
+        "{:?}",
+        fired(&a, "KMS-HOST-DNS-PUBLISHING-OFF")
+    );
+    let cov = kmslens::report::coverage::of(&a);
+    assert!(
+        cov.notes
+            .iter()
+            .any(|n| n.starts_with("kms02 does not publish")),
+        "{:?}",
+        cov.notes
+    );
+    // Both hosts out of DNS while clients look there: it hurts.
+    disable(dir.path(), "kms01");
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(fired(&a, "KMS-HOST-DNS-PUBLISHING-OFF").len(), 2);
+
+    // Clients failing SRV discovery make even a second host's setting worth a finding.
+    let (dir, _) = simulate(&SimConfig {
+        clients: 30,
+        hosts: 2,
+        days: 10,
+        seed: 17,
+        faults: vec![kmslens::simulate::Fault::SrvNotFound],
+        ..SimConfig::default()
+    });
+    disable(dir.path(), "kms02");
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(
+        fired(&a, "KMS-HOST-DNS-PUBLISHING-OFF").len(),
+        1,
+        "{:?}",
+        fired(&a, "KMS-HOST-DNS-PUBLISHING-OFF")
+    );
+}

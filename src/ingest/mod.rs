@@ -85,6 +85,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
         r.tally.events = Vec::new();
         slmgr.append(&mut r.tally.slmgr);
     }
+    name_slmgr_machines(&mut reports, &mut slmgr);
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
         (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
@@ -93,6 +94,52 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
         events,
         sources: reports,
         slmgr,
+    }
+}
+
+/// The folder or archive a source sits in (`case.zip!PC1/app.evtx` → `case.zip!PC1`).
+fn container(label: &str) -> &str {
+    label.rfind(['/', '\\', '!']).map_or("", |i| &label[..i])
+}
+
+/// slmgr does not print the machine's name: an output takes the one computer of the event logs
+/// beside it (same folder or zip), which the logs themselves state, else the name its path gives
+/// (`slmgr::machine_from_label`); one still unknown is left out of the analysis, with a warning.
+fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrRecord]) {
+    use std::collections::{BTreeSet, HashMap};
+    let mut beside: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for r in reports.iter() {
+        if matches!(r.kind, "evtx" | "xml" | "text") {
+            let set = beside.entry(container(&r.source)).or_default();
+            set.extend(r.tally.computers.iter().map(String::as_str));
+        }
+    }
+    let by_source: HashMap<Arc<str>, String> = slmgr
+        .iter()
+        .filter_map(|x| {
+            let set = beside.get(container(&x.source))?;
+            let only = set.iter().next().filter(|_| set.len() == 1)?;
+            Some((x.source.clone(), only.to_string()))
+        })
+        .collect();
+    for x in slmgr.iter_mut() {
+        if let Some(c) = by_source.get(&x.source) {
+            x.computer = Some(c.clone());
+        }
+    }
+    for r in reports
+        .iter_mut()
+        .filter(|r| r.kind == "slmgr" && r.status == Status::Read)
+    {
+        match by_source.get(&r.source) {
+            Some(c) => r.tally.computers = [c.clone()].into(),
+            None if r.tally.computers.is_empty() => r.diag(
+                Severity::Warning,
+                None,
+                "the machine of this slmgr output is unknown (no machine name in its file, folder or zip name, and no single computer in the logs beside it): left out of the analysis; put it in a folder named after the machine",
+            ),
+            None => {}
+        }
     }
 }
 
@@ -257,9 +304,6 @@ fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
             None,
             "slmgr output in a language kmslens has no label table for: only the CMID and KMS host were read, by their shape",
         );
-    }
-    if computer.is_none() {
-        report.diag(Severity::Note, None, "the machine of this slmgr output is unknown: put it in a folder named after the machine");
     }
     if parsed.products.is_empty() {
         report.diag(

@@ -204,10 +204,18 @@ fn set(p: &mut SlmgrProduct, field: Field, value: &str, language: Option<&Langua
     }
 }
 
-/// The machine an output belongs to: slmgr does not print it, so it is the folder the file sits
-/// in (`PC001/slmgr.txt`), or the file name without slmgr words (`kms01-dlv.txt`).
+/// The machine an output belongs to by its path: the file name without slmgr words
+/// (`kms01-dlv.txt`), else the folder the file sits in (`PC001/slmgr.txt`), else the zip it sits in
+/// at its root (`PC042.contoso.com.zip!slmgr.txt`). The event logs beside it, when they name one
+/// computer, come first (`ingest::name_slmgr_machines`).
 pub fn machine_from_label(label: &str) -> Option<String> {
-    let path = label.rsplit('!').next().unwrap_or(label);
+    machine_from_path(label).filter(|m| !crate::kms::values::machine_id(m).is_empty())
+}
+
+fn machine_from_path(label: &str) -> Option<String> {
+    let mut levels = label.rsplit('!');
+    let path = levels.next().unwrap_or(label);
+    let archive = levels.next();
     let parts: Vec<&str> = path
         .split(['/', '\\'])
         .filter(|p| !p.is_empty() && *p != ".")
@@ -224,7 +232,16 @@ pub fn machine_from_label(label: &str) -> Option<String> {
     if !from_name.is_empty() {
         return Some(from_name.join("-"));
     }
-    parts.iter().rev().nth(1).map(|s| s.to_string())
+    if let Some(folder) = parts.iter().rev().nth(1) {
+        return Some(folder.to_string());
+    }
+    // At the root of a zip: the zip's own name, without `.zip`.
+    let zip = archive?.rsplit(['/', '\\']).next()?;
+    let name = zip
+        .strip_suffix(".zip")
+        .or_else(|| zip.strip_suffix(".ZIP"))
+        .unwrap_or(zip);
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 #[cfg(test)]
@@ -246,6 +263,14 @@ mod tests {
             Some("kms01")
         );
         assert_eq!(machine_from_label("out.txt").as_deref(), None);
+        assert_eq!(
+            machine_from_label("case/PC042.contoso.com.zip!slmgr-dlv.txt").as_deref(),
+            Some("PC042.contoso.com")
+        );
+        assert_eq!(
+            machine_from_label("all.zip!sites/PC7.ZIP!slmgr.txt").as_deref(),
+            Some("PC7")
+        );
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Coverage {
     pub logs: Vec<LogSpan>,
     /// reason → rules that did not run for it
     pub not_checked: BTreeMap<String, Vec<String>>,
+    /// Facts worth knowing that are not problems (e.g. a host kept out of DNS on purpose).
+    pub notes: Vec<String>,
 }
 
 pub fn of(a: &Analysis) -> Coverage {
@@ -62,6 +64,12 @@ pub fn of(a: &Analysis) -> Coverage {
                     problems.push(Problem {
                         source: s.source.to_string(),
                         what: format!("{} damaged chunks or records{detail}", s.tally.damaged),
+                    });
+                }
+                if s.kind == "slmgr" && s.tally.computers.is_empty() {
+                    problems.push(Problem {
+                        source: s.source.to_string(),
+                        what: "slmgr output of an unknown machine (no name in its file, folder or zip name, no single computer in the logs beside it): not analysed".into(),
                     });
                 }
                 if s.kind == "slmgr" && s.detail.as_deref() == Some("language not recognised") {
@@ -120,6 +128,7 @@ pub fn of(a: &Analysis) -> Coverage {
             .push(n.rule.clone());
     }
     Coverage {
+        notes: notes(a),
         kinds,
         problems,
         hosts: a.hosts().into_iter().collect(),
@@ -127,6 +136,37 @@ pub fn of(a: &Analysis) -> Coverage {
         logs,
         not_checked,
     }
+}
+
+/// Hosts whose slmgr shows DNS publishing disabled without a finding about it: another host
+/// publishes and clients find hosts, a normal setup for a second host.
+fn notes(a: &Analysis) -> Vec<String> {
+    let flagged: Vec<&String> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-HOST-DNS-PUBLISHING-OFF")
+        .filter_map(|f| f.subjects.get("host"))
+        .flatten()
+        .collect();
+    let mut hosts: Vec<String> = a
+        .bundle
+        .slmgr
+        .iter()
+        .filter(|s| {
+            s.product.role() == crate::kms::slmgr::Role::Host
+                && s.product.dns_publishing == Some(false)
+        })
+        .filter_map(|s| s.computer.as_deref().map(crate::kms::values::machine_id))
+        .filter(|h| !flagged.contains(&h))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+        .into_iter()
+        .map(|h| {
+            format!("{h} does not publish its SRV record in DNS (slmgr: DNS publishing disabled); another host publishes and no client fails to find one, so this is not a problem")
+        })
+        .collect()
 }
 
 /// Up to this many logs, every one is listed in the coverage.

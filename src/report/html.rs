@@ -375,6 +375,13 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
             "<p class=\"muted\">… and {hidden} client logs read without a problem (<code>--verbose</code> lists them).</p>"
         );
     }
+    if !cov.notes.is_empty() {
+        let _ = write!(out, "<h3>Notes</h3><ul>");
+        for n in &cov.notes {
+            let _ = write!(out, "<li>{}</li>", esc(n));
+        }
+        let _ = write!(out, "</ul>");
+    }
     let _ = write!(out, "<h3>Rules that could not run</h3>");
     if cov.not_checked.is_empty() {
         let _ = write!(out, "<p>Every rule ran.</p>");

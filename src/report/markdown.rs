@@ -265,6 +265,12 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
             "\n… and {hidden} client logs read without a problem (`--verbose` lists them)."
         );
     }
+    if !cov.notes.is_empty() {
+        let _ = writeln!(out, "\n### Notes\n");
+        for n in &cov.notes {
+            let _ = writeln!(out, "- {}", cell(n));
+        }
+    }
     let _ = writeln!(out, "\n### Rules that could not run\n");
     if cov.not_checked.is_empty() {
         let _ = writeln!(out, "Every rule ran.");

@@ -124,6 +124,9 @@ fn header(out: &mut String, r: &Report, st: &Style) {
             l.strftime("%Y-%m-%d %H:%M")
         );
     }
+    for n in &cov.notes {
+        let _ = writeln!(out, "  Note: {n}");
+    }
     if !cov.problems.is_empty() {
         let c = |f: fn(&super::coverage::KindCount) -> usize| -> usize {
             cov.kinds.values().map(f).sum()
