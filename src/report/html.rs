@@ -237,23 +237,13 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
             inline(c.fix)
         );
     }
-    let shown = if verbose {
-        g.findings.len()
-    } else {
-        FINDINGS_PER_RULE
-    };
+    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
     let _ = write!(
         out,
         "<table><tr><th>finding</th><th>machines</th><th>KMS hosts</th><th>evidence</th></tr>"
     );
-    for f in g.findings.iter().take(shown) {
-        let get = |k: &str| f.subjects.get(k).map(|v| v.join(", ")).unwrap_or_default();
-        let hosts: Vec<String> = ["host", "kms_host"]
-            .iter()
-            .map(|k| get(k))
-            .filter(|s| !s.is_empty())
-            .collect();
-        let evidence: Vec<String> = f
+    for r in rows {
+        let evidence: Vec<String> = r
             .evidence
             .iter()
             .take(if verbose { usize::MAX } else { 1 })
@@ -262,18 +252,17 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&f.message),
-            esc(&get("client")),
-            esc(&hosts.join(", ")),
+            esc(r.message),
+            esc(&r.machines),
+            esc(&r.hosts),
             evidence.join("<br>")
         );
     }
     let _ = write!(out, "</table>");
-    if g.findings.len() > shown {
+    if more > 0 {
         let _ = write!(
             out,
-            "<p class=\"muted\">… and {} more (<code>--verbose</code> or <code>--format json</code> lists them all).</p>",
-            g.findings.len() - shown
+            "<p class=\"muted\">… and {more} more (<code>--verbose</code> or <code>--format json</code> lists them all).</p>"
         );
     }
     if g.leads {
@@ -300,19 +289,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
 
 /// Links to problems: "problem <a>2</a>".
 fn refs(numbers: &[usize]) -> String {
-    let links: Vec<String> = numbers
-        .iter()
-        .map(|n| format!("<a href=\"#p{n}\">{n}</a>"))
-        .collect();
-    format!(
-        "{} {}",
-        if numbers.len() == 1 {
-            "problem"
-        } else {
-            "problems"
-        },
-        links.join(", ")
-    )
+    model::problem_refs_with(numbers, |n| format!("<a href=\"#p{n}\">{n}</a>"))
 }
 
 fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {

@@ -151,23 +151,13 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
     if !g.codes.is_empty() {
         let _ = writeln!(out);
     }
-    let shown = if verbose {
-        g.findings.len()
-    } else {
-        FINDINGS_PER_RULE
-    };
+    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
     let _ = writeln!(
         out,
         "| finding | machines | KMS hosts | first evidence |\n|---|---|---|---|"
     );
-    for f in g.findings.iter().take(shown) {
-        let get = |k: &str| f.subjects.get(k).map(|v| v.join(", ")).unwrap_or_default();
-        let hosts: Vec<String> = ["host", "kms_host"]
-            .iter()
-            .map(|k| get(k))
-            .filter(|s| !s.is_empty())
-            .collect();
-        let first = f
+    for r in rows {
+        let first = r
             .evidence
             .first()
             .map(model::evidence_line)
@@ -175,17 +165,16 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | `{}` |",
-            cell(&f.message),
-            cell(&get("client")),
-            cell(&hosts.join(", ")),
+            cell(r.message),
+            cell(&r.machines),
+            cell(&r.hosts),
             cell(&first)
         );
     }
-    if g.findings.len() > shown {
+    if more > 0 {
         let _ = writeln!(
             out,
-            "\n… and {} more (`--verbose` or `--format json` lists them all).",
-            g.findings.len() - shown
+            "\n… and {more} more (`--verbose` or `--format json` lists them all)."
         );
     }
     if g.leads {

@@ -252,18 +252,55 @@ pub fn names(list: &[String], all: bool) -> String {
     crate::diagnose::list(list, if all { usize::MAX } else { LIST_NAMES })
 }
 
-/// "problem 2" / "problems 1, 3".
+/// "problem 2" / "problems 1, 3", each number as `number` writes it (text, a link).
+pub fn problem_refs_with(numbers: &[usize], number: impl Fn(usize) -> String) -> String {
+    let n: Vec<String> = numbers.iter().map(|n| number(*n)).collect();
+    let noun = if numbers.len() == 1 {
+        "problem"
+    } else {
+        "problems"
+    };
+    format!("{noun} {}", n.join(", "))
+}
+
 pub fn problem_refs(numbers: &[usize]) -> String {
-    let n: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
-    format!(
-        "{} {}",
-        if numbers.len() == 1 {
-            "problem"
-        } else {
-            "problems"
-        },
-        n.join(", ")
-    )
+    problem_refs_with(numbers, |n| n.to_string())
+}
+
+/// A finding as a row of its rule's table.
+pub struct FindingRow<'a> {
+    pub message: &'a str,
+    pub machines: String,
+    /// KMS hosts: the host that logged, and the host asked.
+    pub hosts: String,
+    pub evidence: &'a [EvidenceItem],
+    /// Evidence records beyond those listed.
+    pub evidence_omitted: usize,
+}
+
+impl<'a> RuleGroup<'a> {
+    /// The rows to list (`limit` of them, all when `all`), and how many are left out.
+    pub fn rows(&self, limit: usize, all: bool) -> (Vec<FindingRow<'a>>, usize) {
+        let shown = if all { self.findings.len() } else { limit };
+        let rows = self
+            .findings
+            .iter()
+            .take(shown)
+            .map(|f| {
+                let get = |k: &str| f.subjects.get(k).map(|v| v.join(", "));
+                let hosts: Vec<String> =
+                    ["host", "kms_host"].iter().filter_map(|k| get(k)).collect();
+                FindingRow {
+                    message: &f.message,
+                    machines: get("client").unwrap_or_default(),
+                    hosts: hosts.join(", "),
+                    evidence: &f.evidence,
+                    evidence_omitted: f.evidence_omitted,
+                }
+            })
+            .collect();
+        (rows, self.findings.len().saturating_sub(shown))
+    }
 }
 
 /// One evidence item as a line: `file record 12 at 2026-…`.

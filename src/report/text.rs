@@ -213,27 +213,22 @@ fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, verbose: bool) {
         };
         let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
     }
-    let shown = if verbose {
-        g.findings.len()
-    } else {
-        FINDINGS_PER_RULE
-    };
-    for f in g.findings.iter().take(shown) {
-        let _ = writeln!(out, "  - {}", f.message);
+    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
+    for r in rows {
+        let _ = writeln!(out, "  - {}", r.message);
         if verbose {
-            for e in &f.evidence {
+            for e in r.evidence {
                 let _ = writeln!(out, "      {}", model::evidence_line(e));
             }
-            if f.evidence_omitted > 0 {
-                let _ = writeln!(out, "      … and {} more records", f.evidence_omitted);
+            if r.evidence_omitted > 0 {
+                let _ = writeln!(out, "      … and {} more records", r.evidence_omitted);
             }
         }
     }
-    if g.findings.len() > shown {
+    if more > 0 {
         let _ = writeln!(
             out,
-            "  … and {} more (--verbose or --format json lists them all)",
-            g.findings.len() - shown
+            "  … and {more} more (--verbose or --format json lists them all)"
         );
     }
     if g.leads && !verbose {
