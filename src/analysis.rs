@@ -11,7 +11,7 @@ use crate::rules::finding::Finding;
 use crate::rules::{Rule, RuleError};
 use crate::tables;
 use indicatif::ProgressBar;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 pub struct Request<'a> {
@@ -76,7 +76,8 @@ impl Analysis {
         out
     }
 
-    /// Clients seen: machines that logged client requests or responses.
+    /// Clients seen: machines that logged client requests or responses, or an activation through
+    /// Active Directory or AVMA.
     pub fn clients(&self) -> BTreeSet<String> {
         self.bundle
             .events
@@ -84,11 +85,30 @@ impl Analysis {
             .filter(|e| {
                 matches!(
                     e.body,
-                    KmsBody::ClientRequest(_) | KmsBody::ClientResponse(_)
+                    KmsBody::ClientRequest(_)
+                        | KmsBody::ClientResponse(_)
+                        | KmsBody::OtherActivation(_)
                 )
             })
             .map(|e| machine_id(&e.computer))
             .collect()
+    }
+
+    /// How many clients use each activation channel: `kms` (sent KMS requests), `ad` and `avma`
+    /// (activated that way). A client that moved from one to another counts in both.
+    pub fn activation_channels(&self) -> BTreeMap<&'static str, usize> {
+        let mut by: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        for e in &self.bundle.events {
+            let channel = match &e.body {
+                KmsBody::ClientRequest(_) => "kms",
+                KmsBody::OtherActivation(o) if o.succeeded() => o.channel.name(),
+                _ => continue,
+            };
+            by.entry(channel)
+                .or_default()
+                .insert(machine_id(&e.computer));
+        }
+        by.into_iter().map(|(k, v)| (k, v.len())).collect()
     }
 
     /// First and last KMS event.

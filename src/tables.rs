@@ -246,7 +246,25 @@ pub const EXPECTED_HOSTS: TableDef = TableDef {
     columns: &[("name", Str), ("host", Str)],
 };
 
-pub const ALL: [&TableDef; 12] = [
+/// Clients activated through another channel than KMS: AD-based activation (12308, `via` = `ad`)
+/// and Automatic VM Activation (12309, `via` = `avma`).
+pub const OTHER_ACTIVATIONS: TableDef = TableDef {
+    name: "other_activations",
+    columns: &[
+        ("source", Str),
+        ("record_id", Int),
+        ("computer", Str),
+        ("client", Str),
+        ("time", Time),
+        ("via", Str),
+        ("act_id", Str),
+        ("hresult", Str),
+        ("succeeded", Bool),
+        ("detail", Str),
+    ],
+};
+
+pub const ALL: [&TableDef; 13] = [
     &SOURCES,
     &CLIENT_REQUESTS,
     &CLIENT_RESPONSES,
@@ -259,6 +277,7 @@ pub const ALL: [&TableDef; 12] = [
     &EXPECTED_HOSTS,
     &KMS_LOG_EVENTS,
     &HOST_LOGS,
+    &OTHER_ACTIVATIONS,
 ];
 
 /// Builds a frame from rows laid out as `def` says.
@@ -369,6 +388,7 @@ pub fn build(
     let mut dns = Vec::new();
     let mut spp = Vec::new();
     let mut kms_log = Vec::new();
+    let mut other = Vec::new();
     for e in &bundle.events {
         if crate::kms::ids::is_kms_channel(&e.channel) {
             let problem = match &e.body {
@@ -463,6 +483,18 @@ pub fn build(
                 Val::S(None),
                 s(domain_id(&d.domain)),
             ]),
+            KmsBody::OtherActivation(x) => other.push(vec![
+                src,
+                rid,
+                s(&e.computer),
+                s(machine_id(&e.computer)),
+                t(e.time),
+                s(x.channel.name()),
+                os(x.act_id.as_ref().map(|g| g.as_str().to_string())),
+                s(x.hresult.to_string()),
+                b(x.succeeded()),
+                s(&x.detail),
+            ]),
             KmsBody::SppError(x) => spp.push(vec![
                 src,
                 rid,
@@ -544,6 +576,7 @@ pub fn build(
         ("expected_hosts", owned_frame(&EXPECTED_HOSTS, expected)?),
         ("kms_log_events", owned_frame(&KMS_LOG_EVENTS, kms_log)?),
         ("host_logs", owned_frame(&HOST_LOGS, host_logs)?),
+        ("other_activations", owned_frame(&OTHER_ACTIVATIONS, other)?),
     ];
     Ok(Tables { frames })
 }

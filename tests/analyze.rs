@@ -380,3 +380,73 @@ fn clock_skew_says_which_side_is_wrong() {
     );
     assert_eq!(skew[0].subjects["kms_host"], ["kms01", "kms02"]);
 }
+
+#[test]
+fn clients_activated_through_active_directory_are_not_reported() {
+    // A fleet where one client in six activates through AD, with a KMS fault: blocked clients,
+    // half of which moved to AD-based activation after two days of failed requests.
+    let (a, truth) = run(SimConfig {
+        clients: 60,
+        days: 30,
+        seed: 3,
+        faults: vec![Fault::AdActivation, Fault::NoResponse],
+        format: SimFormat::Mixed,
+        ..SimConfig::default()
+    });
+    let problems = accuracy(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = diagnosis_mismatches(&a, &truth);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        a.diagnoses.len(),
+        1,
+        "only the KMS fault: {:#?}",
+        a.diagnoses
+    );
+    let channels = a.activation_channels();
+    assert!(channels["ad"] >= 10, "{channels:?}");
+    // Every client that logged an AD activation, including those that tried KMS first.
+    let ad: std::collections::BTreeSet<String> = a
+        .bundle
+        .events
+        .iter()
+        .filter(|e| e.event_id == 12308)
+        .map(|e| kmslens::kms::values::machine_id(&e.computer))
+        .collect();
+    assert_eq!(ad.len(), channels["ad"]);
+    for f in a.findings.iter().filter(|f| {
+        matches!(
+            f.rule.as_str(),
+            "KMS-NOT-ACTIVATED" | "KMS-NO-RESPONSE" | "KMS-HOST-UNREACHABLE"
+        )
+    }) {
+        let named = &f.subjects["client"];
+        assert!(
+            named.iter().all(|c| !ad.contains(c)),
+            "{} names an AD-activated client: {}",
+            f.rule,
+            f.message
+        );
+    }
+    // Some moved clients did fail over KMS first: their lost requests are still evidence.
+    let moved: Vec<&String> = ad
+        .iter()
+        .filter(|c| a.attempts.iter().any(|x| &x.client == *c))
+        .collect();
+    assert!(!moved.is_empty());
+
+    // AD activation alone: nothing to report.
+    let (a, truth) = run(SimConfig {
+        clients: 40,
+        days: 30,
+        seed: 3,
+        faults: vec![Fault::AdActivation],
+        ..SimConfig::default()
+    });
+    assert!(truth.is_empty());
+    assert!(
+        a.findings.is_empty(),
+        "{:?}",
+        a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+}

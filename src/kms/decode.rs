@@ -77,6 +77,7 @@ fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<K
             app_id: d.first().and_then(|s| Guid::parse(s)),
             status: d.get(1).map(|s| s.trim().to_string()).unwrap_or_default(),
         }),
+        EventKind::OtherActivation => KmsBody::OtherActivation(other_activation(raw.event_id, d)?),
         EventKind::OtherSpp => KmsBody::OtherSpp(OtherEvent {
             data: d.clone(),
             has_binary: raw.has_binary,
@@ -85,6 +86,37 @@ fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<K
             data: d.clone(),
             has_binary: raw.has_binary,
         }),
+    })
+}
+
+/// 12308: Data[0] SKU id, Data[1] activation object name, Data[2] its DN (§4.6). 12309: Data[0]
+/// the returned HRESULT (`0x0`, or `hr=0x…` as the message renders it), Data[1] the info (§1).
+fn other_activation(event_id: u16, d: &[String]) -> Result<OtherActivation, String> {
+    let detail = |from: usize| {
+        d.iter()
+            .skip(from)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if event_id == super::ids::AD_ACTIVATION {
+        let sku = first(d)?;
+        let act_id =
+            Guid::parse(sku).ok_or_else(|| format!("SKU id {:?} is not a GUID", sku.trim()))?;
+        return Ok(OtherActivation {
+            channel: ActivationChannel::Ad,
+            act_id: Some(act_id),
+            hresult: Hresult::S_OK,
+            detail: detail(1),
+        });
+    }
+    let hr = first(d)?.trim();
+    Ok(OtherActivation {
+        channel: ActivationChannel::Avma,
+        act_id: None,
+        hresult: hresult(hr.strip_prefix("hr=").unwrap_or(hr), "Returned hr")?,
+        detail: detail(1),
     })
 }
 
@@ -241,5 +273,68 @@ fn spp_error(d: &[String]) -> SppError {
     SppError {
         hresult,
         detail: (!detail.is_empty()).then(|| detail.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod other_activation_tests {
+    use super::*;
+
+    fn raw(event_id: u16, data: &[&str]) -> RawEvent {
+        RawEvent {
+            record_id: Some(7),
+            time: Some(Timestamp::UNIX_EPOCH),
+            provider: super::super::ids::PROVIDER_SPP.into(),
+            event_id,
+            qualifiers: Some(16384),
+            channel: "Application".into(),
+            computer: "PC1.contoso.com".into(),
+            data: data.iter().map(|s| s.to_string()).collect(),
+            has_binary: false,
+        }
+    }
+
+    fn decoded(event_id: u16, data: &[&str]) -> KmsBody {
+        decode(raw(event_id, data), &Arc::from("x"))
+            .unwrap()
+            .event
+            .body
+    }
+
+    #[test]
+    fn ad_and_avma_activations_decode() {
+        // 12308 as S15's sample shows it: SKU id, activation object name and DN.
+        let KmsBody::OtherActivation(ad) = decoded(
+            12308,
+            &[
+                "73111121-5638-40f6-bc11-f1d7b0d64300",
+                "Windows Server 2016 RTM ServerDatacenter;ServerStandard Volume:CSVLK",
+                "CN=br549-999-607319-0,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com",
+            ],
+        ) else {
+            panic!("12308 is an AD activation");
+        };
+        assert_eq!(ad.channel, ActivationChannel::Ad);
+        assert!(ad.succeeded());
+        assert_eq!(
+            ad.act_id.as_ref().map(|g| g.as_str()),
+            Some("73111121-5638-40f6-bc11-f1d7b0d64300")
+        );
+        assert!(ad.detail.contains("CN=Activation Objects"));
+        // 12309: the HRESULT the Hyper-V host returned, then the info.
+        let KmsBody::OtherActivation(ok) = decoded(12309, &["0x0", "info"]) else {
+            panic!("12309 is an AVMA response");
+        };
+        assert_eq!(ok.channel, ActivationChannel::Avma);
+        assert!(ok.succeeded());
+        let KmsBody::OtherActivation(failed) = decoded(12309, &["hr=0xC004FD01", ""]) else {
+            panic!("12309 is an AVMA response");
+        };
+        assert!(!failed.succeeded());
+        // A 12308 without a SKU id is kept, as malformed.
+        assert!(matches!(
+            decoded(12308, &["not a guid"]),
+            KmsBody::Malformed(_)
+        ));
     }
 }

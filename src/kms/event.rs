@@ -31,6 +31,7 @@ impl KmsEvent {
             KmsBody::DnsPublishSucceeded(_) => EventKind::DnsPublishSucceeded,
             KmsBody::SppError(_) => EventKind::SppError,
             KmsBody::LicensingStatus(_) => EventKind::LicensingStatus,
+            KmsBody::OtherActivation(_) => EventKind::OtherActivation,
             KmsBody::OtherSpp(_) => EventKind::OtherSpp,
             KmsBody::OtherKmsLog(_) => EventKind::OtherKmsLog,
             KmsBody::Malformed(m) => m.kind,
@@ -47,6 +48,7 @@ pub enum KmsBody {
     DnsPublishSucceeded(DnsPublishSucceeded),
     SppError(SppError),
     LicensingStatus(LicensingStatus),
+    OtherActivation(OtherActivation),
     OtherSpp(OtherEvent),
     OtherKmsLog(OtherEvent),
     /// A relevant event whose payload does not have the documented layout.
@@ -123,6 +125,43 @@ pub struct SppError {
 pub struct LicensingStatus {
     pub app_id: Option<Guid>,
     pub status: String,
+}
+
+/// The channel a client activated through, when it is not KMS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationChannel {
+    /// Active Directory-based activation (12308).
+    Ad,
+    /// Automatic VM Activation by the Hyper-V host (12309).
+    Avma,
+}
+
+impl ActivationChannel {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivationChannel::Ad => "ad",
+            ActivationChannel::Avma => "avma",
+        }
+    }
+}
+
+/// 12308 (AD-based activation: SKU id, activation object name and DN) or 12309 (AVMA: returned
+/// HRESULT and info) (§1, §4.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherActivation {
+    pub channel: ActivationChannel,
+    /// 12308: the activated SKU; 12309: none.
+    pub act_id: Option<Guid>,
+    /// 12309: the HRESULT the host returned (12308 is a success by definition).
+    pub hresult: Hresult,
+    /// 12308: activation object name and DN; 12309: the info text.
+    pub detail: String,
+}
+
+impl OtherActivation {
+    pub fn succeeded(&self) -> bool {
+        self.hresult.is_success()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -28,6 +28,10 @@ pub const ACQUISITION_FAILED: u16 = 8200;
 pub const GENUINE_TICKET_FAILED: u16 = 8208;
 pub const VL_ACTIVATION_FAILED: u16 = 8233;
 pub const LICENSING_STATUS: u16 = 1003;
+/// Active Directory-based activation succeeded (§1: SKU id, activation object name and DN).
+pub const AD_ACTIVATION: u16 = 12308;
+/// A virtual machine processed an Automatic VM Activation response from its Hyper-V host (§1).
+pub const AVMA_RESPONSE: u16 = 12309;
 
 /// What a kept event is, decided from provider, channel and event id together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +50,9 @@ pub enum EventKind {
     SppError,
     /// 1003: licensing status check.
     LicensingStatus,
+    /// 12308 (Active Directory-based activation) or 12309 (Automatic VM Activation): a client
+    /// activated through another channel than KMS.
+    OtherActivation,
     /// Any other event of a licensing provider (900, 902, 16384 ...).
     OtherSpp,
     /// Anything else in the Key Management Service log (kept for the tampering rule).
@@ -84,6 +91,7 @@ pub fn classify(provider: &str, channel: &str, event_id: u16) -> Option<EventKin
             EventKind::SppError
         }
         LICENSING_STATUS => EventKind::LicensingStatus,
+        AD_ACTIVATION | AVMA_RESPONSE => EventKind::OtherActivation,
         _ => EventKind::OtherSpp,
     })
 }

@@ -35,6 +35,8 @@ pub struct Coverage {
     pub problems: Vec<Problem>,
     pub hosts: Vec<String>,
     pub clients: Vec<String>,
+    /// Clients per activation channel (`kms`, `ad`, `avma`).
+    pub channels: BTreeMap<&'static str, usize>,
     pub logs: Vec<LogSpan>,
     /// reason → rules that did not run for it
     pub not_checked: BTreeMap<String, Vec<String>>,
@@ -133,6 +135,7 @@ pub fn of(a: &Analysis) -> Coverage {
         problems,
         hosts: a.hosts().into_iter().collect(),
         clients: a.clients().into_iter().collect(),
+        channels: a.activation_channels(),
         logs,
         not_checked,
     }
@@ -167,6 +170,24 @@ fn notes(a: &Analysis) -> Vec<String> {
             format!("{h} does not publish its SRV record in DNS (slmgr: DNS publishing disabled); another host publishes and no client fails to find one, so this is not a problem")
         })
         .collect()
+}
+
+impl Coverage {
+    /// "38 send KMS requests, 7 activated through Active Directory", or nothing.
+    pub fn channels_line(&self) -> Option<String> {
+        let name = |c: &str| match c {
+            "kms" => "send KMS requests",
+            "ad" => "activated through Active Directory",
+            "avma" => "activated by AVMA (Hyper-V host)",
+            _ => "other",
+        };
+        let parts: Vec<String> = self
+            .channels
+            .iter()
+            .map(|(c, n)| format!("{n} {}", name(c)))
+            .collect();
+        (self.channels.keys().any(|c| *c != "kms")).then(|| parts.join(", "))
+    }
 }
 
 /// Up to this many logs, every one is listed in the coverage.

@@ -320,6 +320,9 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
         }
         let _ = write!(out, "</table>");
     }
+    if let Some(c) = cov.channels_line() {
+        let _ = write!(out, "<p><b>Activation channels</b>: {}</p>", esc(&c));
+    }
     let _ = write!(
         out,
         "<h3>Machines</h3><p><b>KMS hosts</b>: {}<br><b>Clients</b> ({}): {}</p>",

@@ -75,6 +75,7 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> Value {
             "sources": sources,
             "hosts": a.hosts(),
             "clients": a.clients(),
+            "activation_channels": a.activation_channels(),
             "time_span": a.time_span().map(|(f, l)| json!({"first": f.to_string(), "last": l.to_string()})),
             "expected_hosts": a.expected_hosts,
             "params": params,

@@ -223,6 +223,9 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
             let _ = writeln!(out, "| `{}` | {} |", cell(&p.source), cell(&p.what));
         }
     }
+    if let Some(c) = cov.channels_line() {
+        let _ = writeln!(out, "\nActivation channels: {c}.");
+    }
     let _ = writeln!(
         out,
         "\n### Machines\n\n- KMS hosts: {}\n- Clients ({}): {}",

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use std::io::{self, Write};
 
 /// Every column a row can have, in CSV order.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 32] = [
     "source",
     "record_id",
     "time",
@@ -35,6 +35,7 @@ pub const COLUMNS: [&str; 31] = [
     "client_name",
     "domain",
     "app_id",
+    "via",
     "detail",
     "data",
     "has_binary",
@@ -56,6 +57,7 @@ pub fn table(kind: EventKind) -> &'static str {
         EventKind::DnsPublishFailed | EventKind::DnsPublishSucceeded => "host_dns",
         EventKind::SppError => "spp_errors",
         EventKind::LicensingStatus => "licensing_status",
+        EventKind::OtherActivation => "other_activations",
         EventKind::OtherSpp => "other_spp",
         EventKind::OtherKmsLog => "other_kms_log",
     }
@@ -126,6 +128,12 @@ pub fn row(ev: &KmsEvent) -> Map<String, Value> {
         KmsBody::LicensingStatus(LicensingStatus { app_id, status }) => {
             put("app_id", json!(app_id.as_ref().map(|g| g.as_str())));
             put("detail", json!(status));
+        }
+        KmsBody::OtherActivation(o) => {
+            put("via", json!(o.channel.name()));
+            put("act_id", json!(o.act_id.as_ref().map(|g| g.as_str())));
+            put("hresult", json!(o.hresult.to_string()));
+            put("detail", json!(o.detail));
         }
         KmsBody::OtherSpp(o) | KmsBody::OtherKmsLog(o) => {
             put("data", json!(o.data));

@@ -97,7 +97,14 @@ fn header(out: &mut String, r: &Report, st: &Style) {
         cov.hosts.join(", ")
     };
     let _ = writeln!(out, "  KMS hosts: {hosts}");
-    let _ = writeln!(out, "  Clients:   {}", cov.clients.len());
+    match cov.channels_line() {
+        Some(c) => {
+            let _ = writeln!(out, "  Clients:   {} ({c})", cov.clients.len());
+        }
+        None => {
+            let _ = writeln!(out, "  Clients:   {}", cov.clients.len());
+        }
+    }
     for l in cov
         .logs
         .iter()

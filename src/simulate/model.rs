@@ -66,6 +66,8 @@ pub struct Fleet {
 }
 
 struct Client {
+    /// When it activates through Active Directory instead (ad-activation option).
+    ad_from: Option<Timestamp>,
     fqdn: String,
     id: String,
     cmid: String,
@@ -241,7 +243,18 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             } else {
                 products::WINDOWS_ENTERPRISE
             };
+            let ad_from = if !has(Fault::AdActivation) {
+                None
+            } else if i % 6 == 1 {
+                Some(start)
+            } else if has(Fault::NoResponse) && i % 20 == 17 {
+                // Blocked from the KMS host, moved to AD-based activation two days later.
+                Some(start + SignedDuration::from_hours(48))
+            } else {
+                None
+            };
             Client {
+                ad_from,
                 id: crate::kms::values::machine_id(&fqdn),
                 fqdn,
                 cmid: rng.guid(),
@@ -318,6 +331,25 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 level: 0,
                 ..started
             });
+        }
+        if let Some(at) = c.ad_from
+            && t >= at
+            && c.activated_at.is_none()
+        {
+            // Activated by an activation object in Active Directory (§1, §4.6): no KMS from now on.
+            c.app.push(ev(
+                t,
+                ids::AD_ACTIVATION,
+                16384,
+                vec![
+                    c.product.act_id.to_string(),
+                    "Contoso volume activation object Volume:CSVLK".into(),
+                    "CN=contoso-ao-1,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com".into(),
+                ],
+            ));
+            c.activated_at = Some(t);
+            c.last = None;
+            continue;
         }
         if c.no_srv {
             // The SRV lookup fails before any request: slui logs 8198 at logon, once a day.
@@ -669,7 +701,8 @@ fn truth(
         .iter()
         .filter(|c| c.blocked && !c.no_srv && c.requests > 0)
     {
-        if c.requests >= 2 {
+        // One that moved to AD-based activation is no longer waiting for an answer.
+        if c.requests >= 2 && c.activated_at.is_none() {
             out.push(t("KMS-NO-RESPONSE", "client", &c.id, Fault::NoResponse));
         }
         // Only a host whose log is in the bundle can show that it never saw the requests.
