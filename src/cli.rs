@@ -42,7 +42,11 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write a realistic KMS fleet bundle with injected faults and its ground-truth.json.
     Simulate(SimulateArgs),
-    /// Explain an activation error code: 0xC004F074, C004F074 or -1073418124.
+    /// List the product catalog: KMS product groups, the count each needs, the host keys (CSVLK)
+    /// that activate it, and the activation ids of its editions.
+    Products,
+    /// Explain an activation error code (0xC004F074, C004F074 or -1073418124) or an activation id
+    /// (the product a 12288 or 12290 names).
     Explain {
         #[arg(allow_negative_numbers = true)]
         code: String,
@@ -185,6 +189,7 @@ pub fn run() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Rules(cmd) => rules_command(cmd),
         Command::Simulate(args) => simulate(args),
+        Command::Products => products(),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -489,7 +494,55 @@ fn simulate(args: SimulateArgs) -> ExitCode {
     }
 }
 
+fn products() -> ExitCode {
+    let c = crate::kms::catalog::get();
+    let mut out = String::new();
+    for g in &c.groups {
+        out.push_str(&format!(
+            "{} ({}, count needed: {}, KMS counted id {})\n  host keys: {}\n",
+            g.name,
+            g.family.name(),
+            g.min_count,
+            g.kms_id,
+            c.host_keys_for(&g.id).join("; ")
+        ));
+        for (id, name) in &g.products {
+            out.push_str(&format!("  {id}  {name}\n"));
+        }
+    }
+    match emit(None, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
+    }
+}
+
+/// An activation id explained from the product catalog.
+fn explain_product(id: &str) -> ExitCode {
+    let c = crate::kms::catalog::get();
+    let Some(p) = c.product(id) else {
+        return fatal(format!(
+            "activation id {id} is not in the product catalog (`kmslens products` lists it; slmgr.vbs /dlv on the machine names the product)"
+        ));
+    };
+    let text = format!(
+        "{}\nProduct:       {}\nProduct group: {} ({})\nKMS count:     {} machines needed\nHost keys:     {}\n",
+        p.act_id,
+        p.name,
+        p.group.name,
+        p.group.family.name(),
+        p.group.min_count,
+        c.host_keys_for(&p.group.id).join("; ")
+    );
+    match emit(None, &text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
+    }
+}
+
 fn explain(code: &str) -> ExitCode {
+    if crate::kms::values::Guid::parse(code).is_some() {
+        return explain_product(code);
+    }
     let Some(h) = crate::kms::Hresult::parse(code) else {
         return fatal(format!(
             "{code:?} is not an error code; write it as 0xC004F074, C004F074 or -1073418124"

@@ -210,6 +210,8 @@ pub const ATTEMPTS: TableDef = TableDef {
         ("latest", Bool),
         ("license_status", Int),
         ("minutes_left", Int),
+        ("product", Str),
+        ("product_group", Str),
     ],
 };
 /// Every event of a Key Management Service log that is not a well-formed 12290.
@@ -264,7 +266,21 @@ pub const OTHER_ACTIVATIONS: TableDef = TableDef {
     ],
 };
 
-pub const ALL: [&TableDef; 13] = [
+/// The product catalog (`data/products.toml`): one row per activation id, with its KMS product
+/// group, the count the group needs and the host keys that activate it.
+pub const PRODUCTS: TableDef = TableDef {
+    name: "products",
+    columns: &[
+        ("act_id", Str),
+        ("product", Str),
+        ("product_group", Str),
+        ("family", Str),
+        ("min_count", Int),
+        ("host_keys", Str),
+    ],
+};
+
+pub const ALL: [&TableDef; 14] = [
     &SOURCES,
     &CLIENT_REQUESTS,
     &CLIENT_RESPONSES,
@@ -278,6 +294,7 @@ pub const ALL: [&TableDef; 13] = [
     &KMS_LOG_EVENTS,
     &HOST_LOGS,
     &OTHER_ACTIVATIONS,
+    &PRODUCTS,
 ];
 
 /// Builds a frame from rows laid out as `def` says.
@@ -577,11 +594,33 @@ pub fn build(
         ("kms_log_events", owned_frame(&KMS_LOG_EVENTS, kms_log)?),
         ("host_logs", owned_frame(&HOST_LOGS, host_logs)?),
         ("other_activations", owned_frame(&OTHER_ACTIVATIONS, other)?),
+        ("products", owned_frame(&PRODUCTS, product_rows())?),
     ];
     Ok(Tables { frames })
 }
 
+fn product_rows() -> Vec<Vec<Val>> {
+    let c = crate::kms::catalog::get();
+    c.groups
+        .iter()
+        .flat_map(|g| {
+            let keys = c.host_keys_for(&g.id).join("; ");
+            g.products.iter().map(move |(id, name)| {
+                vec![
+                    s(id),
+                    s(name),
+                    s(&g.name),
+                    s(g.family.name()),
+                    i(g.min_count),
+                    s(&keys),
+                ]
+            })
+        })
+        .collect()
+}
+
 fn attempt_row(a: &Attempt) -> Vec<Val> {
+    let known = crate::kms::catalog::get().product(&a.act_id);
     let (resp_time, resp_src, resp_rid, resp_hr, activated, count) = match &a.response {
         Some((e, f)) => (
             t(e.time),
@@ -647,6 +686,8 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
         b(a.latest),
         i(a.license_status),
         i(a.minutes_left),
+        os(known.as_ref().map(|k| k.name.to_string())),
+        os(known.as_ref().map(|k| k.group.name.clone())),
     ]
 }
 

@@ -625,3 +625,60 @@ fn rules_show_the_diagnosis_table_and_check_refuses_a_cycle() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("cycle") && text.contains("MY-LOOP"), "{text}");
 }
+
+#[test]
+fn products_and_activation_ids_are_named_from_the_catalog() {
+    let out = kmslens().arg("products").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        list.contains("fbdb3e18-a8ef-4fb3-9183-dffd60bd0984  Office LTSC Professional Plus 2021")
+    );
+    assert!(list.contains("Windows Server 2016 (Windows Server, count needed: 5"));
+    // explain takes an activation id too, in any case and with braces.
+    let out = kmslens()
+        .args(["explain", "{8C1C5410-9F39-4805-8C9D-63A07706358F}"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Product:       Windows Server 2016 Standard")
+            && text.contains("Host keys:     Windows Server 2019; Windows Server 2016"),
+        "{text}"
+    );
+    let out = kmslens()
+        .args(["explain", "2c060131-0e43-4e01-adc1-cf5ad1100da8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("not in the product catalog")
+    );
+
+    // No report of the samples shows an activation id the catalog knows: products have names.
+    let catalog = kmslens::kms::catalog::get();
+    let ids: Vec<&str> = catalog
+        .groups
+        .iter()
+        .flat_map(|g| g.products.iter().map(|(id, _)| id.as_str()))
+        .collect();
+    for format in ["text", "md", "html"] {
+        let out = kmslens()
+            .arg("analyze")
+            .arg(samples())
+            .args(["--format", format, "--verbose"])
+            .output()
+            .unwrap();
+        let report = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            report.contains("Windows Server 2016 Standard is refused by kms01"),
+            "{format}"
+        );
+        for id in &ids {
+            assert!(!report.contains(id), "{format} report shows {id}");
+        }
+    }
+}

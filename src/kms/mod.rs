@@ -2,6 +2,7 @@
 //! out, what their codes mean. Nothing outside this module hard-codes an event id or error code.
 //! Layouts follow `../shared/docs/kms-reference.md` (section numbers cited as §n).
 
+pub mod catalog;
 pub mod codes;
 pub mod decode;
 pub mod event;

@@ -18,10 +18,12 @@ pub const ROGUE_HOST: &str = "kms-test.contoso.com";
 pub const BRANCH_DOMAIN: &str = "branch.contoso.com";
 const SKEW: SignedDuration = SignedDuration::from_hours(5);
 const SPP_SOURCE: &str = "Software Protection Platform Service";
-/// A product newer than the hosts' KMS key covers (rejected-product fault).
+/// A product newer than the hosts' KMS key covers (rejected-product fault): the simulated hosts
+/// have a Windows Server 2012 R2 host key (VOLUME_KMS_2012-R2_WIN10), which the product catalog
+/// says does not activate Windows Server 2016.
 const UNCOVERED_PRODUCT: Product = Product {
-    act_id: "2c060131-0e43-4e01-adc1-cf5ad1100da8",
-    name: "a product newer than the host key",
+    act_id: "8c1c5410-9f39-4805-8c9d-63a07706358f",
+    name: "Windows Server 2016 Standard",
     min_count: 5,
 };
 
