@@ -450,3 +450,64 @@ fn clients_activated_through_active_directory_are_not_reported() {
         a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn failed_active_directory_activation_is_reported_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = "Application";
+    // PC1 keeps failing; PC2 failed once, then activated through AD.
+    write_events(
+        dir.path(),
+        "PC1.xml",
+        &[
+            (
+                8215,
+                app,
+                "PC1.contoso.com",
+                "2026-10-01T08:00:00Z",
+                "0x8007054B|73111121-5638-40f6-bc11-f1d7b0d64300",
+            ),
+            (
+                8213,
+                app,
+                "PC1.contoso.com",
+                "2026-10-02T08:00:00Z",
+                "0x8007054B|58e2134f-8e11-4d17-9cb2-91069c151148",
+            ),
+        ],
+    );
+    write_events(
+        dir.path(),
+        "PC2.xml",
+        &[
+            (
+                8215,
+                app,
+                "PC2.contoso.com",
+                "2026-10-01T08:00:00Z",
+                "0x8007054B|73111121-5638-40f6-bc11-f1d7b0d64300",
+            ),
+            (
+                12308,
+                app,
+                "PC2.contoso.com",
+                "2026-10-01T09:00:00Z",
+                "73111121-5638-40f6-bc11-f1d7b0d64300|Contoso AO Volume:CSVLK|CN=ao,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com",
+            ),
+        ],
+    );
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    let failed: Vec<&kmslens::rules::finding::Finding> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-AD-ACTIVATION-FAILED")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0].subjects["client"], ["pc1"]);
+    assert!(
+        failed[0].message.contains("2 times (0x8007054B)"),
+        "{}",
+        failed[0].message
+    );
+    assert_eq!(a.activation_channels().get("ad"), Some(&1));
+}

@@ -27,6 +27,10 @@ pub const ACTIVATION_FAILED: u16 = 8198;
 pub const ACQUISITION_FAILED: u16 = 8200;
 pub const GENUINE_TICKET_FAILED: u16 = 8208;
 pub const VL_ACTIVATION_FAILED: u16 = 8233;
+/// 0xC0002015: the activation object cannot be retrieved from Active Directory (§1 message table).
+pub const AD_OBJECT_NOT_RETRIEVED: u16 = 8213;
+/// 0xC0002017: Active Directory-based activation failed (§1 message table).
+pub const AD_ACTIVATION_FAILED: u16 = 8215;
 pub const LICENSING_STATUS: u16 = 1003;
 /// Active Directory-based activation succeeded (§1: SKU id, activation object name and DN).
 pub const AD_ACTIVATION: u16 = 12308;
@@ -46,7 +50,7 @@ pub enum EventKind {
     DnsPublishFailed,
     /// 12294 on a host: publishing the SRV record succeeded.
     DnsPublishSucceeded,
-    /// 8198, 8200, 8208, 8233: activation failures with an HRESULT.
+    /// 8198, 8200, 8208, 8233, 8213, 8215: activation failures with an HRESULT.
     SppError,
     /// 1003: licensing status check.
     LicensingStatus,
@@ -87,9 +91,12 @@ pub fn classify(provider: &str, channel: &str, event_id: u16) -> Option<EventKin
         HOST_REQUEST => EventKind::HostRequest,
         DNS_PUBLISH_FAILED => EventKind::DnsPublishFailed,
         DNS_PUBLISH_SUCCEEDED => EventKind::DnsPublishSucceeded,
-        ACTIVATION_FAILED | ACQUISITION_FAILED | GENUINE_TICKET_FAILED | VL_ACTIVATION_FAILED => {
-            EventKind::SppError
-        }
+        ACTIVATION_FAILED
+        | ACQUISITION_FAILED
+        | GENUINE_TICKET_FAILED
+        | VL_ACTIVATION_FAILED
+        | AD_OBJECT_NOT_RETRIEVED
+        | AD_ACTIVATION_FAILED => EventKind::SppError,
         LICENSING_STATUS => EventKind::LicensingStatus,
         AD_ACTIVATION | AVMA_RESPONSE => EventKind::OtherActivation,
         _ => EventKind::OtherSpp,
