@@ -306,6 +306,8 @@ fn outcome(r: &ClientRequest, resp: Option<&ResponseFacts>, host: Option<&HostFa
     }
     match resp {
         Some(f) if f.activated => Outcome::Activated,
+        // 0xC004F038: "the count reported by your KMS is insufficient".
+        Some(f) if f.hresult == Hresult(0xC004_F038) => Outcome::InsufficientCount,
         Some(f) if !f.hresult.is_success() => Outcome::NotActivated,
         Some(f) if r.min_count.is_some_and(|m| f.current_count < m) => Outcome::InsufficientCount,
         Some(_) => Outcome::NotActivated,

@@ -212,6 +212,7 @@ pub const ATTEMPTS: TableDef = TableDef {
         ("minutes_left", Int),
         ("product", Str),
         ("product_group", Str),
+        ("count_pool", Str),
     ],
 };
 /// Every event of a Key Management Service log that is not a well-formed 12290.
@@ -688,6 +689,7 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
         i(a.minutes_left),
         os(known.as_ref().map(|k| k.name.to_string())),
         os(known.as_ref().map(|k| k.group.name.clone())),
+        s(crate::kms::catalog::get().count_pool(&a.act_id, a.min_count)),
     ]
 }
 

@@ -511,3 +511,68 @@ fn failed_active_directory_activation_is_reported_until_it_succeeds() {
     );
     assert_eq!(a.activation_channels().get("ad"), Some(&1));
 }
+
+#[test]
+fn office_is_counted_apart_from_windows() {
+    // Three machines: Windows activated (count 30), Office 2019 refused for want of count (3 of 5).
+    let dir = tempfile::tempdir().unwrap();
+    let app = "Application";
+    for k in 1..=3 {
+        let pc = format!("PC{k}.contoso.com");
+        let windows = format!(
+            "0x00000000, 0x00000000, kms01.contoso.com:1688, 1111111{k}-1111-1111-1111-111111111111, 2026/10/01 08:00, 0, 2, 43200, 73111121-5638-40f6-bc11-f1d7b0d64300, 25"
+        );
+        let office = format!(
+            "0xC004F038, 0x00000000, kms01.contoso.com:1688, 2222222{k}-2222-2222-2222-222222222222, 2026/10/01 09:00, 0, 2, 43200, 85dd8b5f-eaa4-4af3-a628-cce9e77c9a03, 5"
+        );
+        write_events(
+            dir.path(),
+            &format!("PC{k}.xml"),
+            &[
+                (12288, app, &pc, "2026-10-01T08:00:00Z", &windows),
+                (
+                    12289,
+                    app,
+                    &pc,
+                    "2026-10-01T08:00:01Z",
+                    "0x00000000, 0x00000000, 1, 0, 30, 120, 10080, 2026/10/01 08:00",
+                ),
+                (12288, app, &pc, "2026-10-01T09:00:00Z", &office),
+                (
+                    12289,
+                    app,
+                    &pc,
+                    "2026-10-01T09:00:01Z",
+                    "0xC004F038, 0x00000000, 0, 0, 3, 120, 10080, 2026/10/01 09:00",
+                ),
+            ],
+        );
+    }
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    let insufficient: Vec<&String> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-INSUFFICIENT-COUNT")
+        .map(|f| &f.message)
+        .collect();
+    assert_eq!(
+        insufficient,
+        [
+            "kms01 reports a count of 3 for Office 2019 to 3 clients that need 5; they are not activated"
+        ]
+    );
+    // The same machines' Windows is activated: nothing says otherwise.
+    for f in &a.findings {
+        assert!(
+            !f.message.contains("need 25") && !f.message.contains("for Windows"),
+            "{}",
+            f.message
+        );
+    }
+    let d = a
+        .diagnoses
+        .iter()
+        .find(|d| d.rules[0] == "KMS-INSUFFICIENT-COUNT")
+        .unwrap();
+    assert!(d.title.contains("to activate Office 2019"), "{}", d.title);
+}

@@ -124,6 +124,17 @@ impl Catalog {
         })
     }
 
+    /// The count an activation id is counted in: a KMS host keeps one count for all of Windows
+    /// (client and server) and one per Office version. Unknown ids: by their minimum count.
+    pub fn count_pool(&self, act_id: &str, min_count: Option<u32>) -> String {
+        match self.product(act_id) {
+            Some(p) if p.group.family == Family::Office => p.group.name.clone(),
+            Some(_) => "Windows".to_string(),
+            None if min_count == Some(25) => "Windows".to_string(),
+            None => "products not in the catalog".to_string(),
+        }
+    }
+
     /// The host keys that activate a group, in catalog order.
     pub fn host_keys_for(&self, group: &str) -> Vec<&str> {
         self.host_keys

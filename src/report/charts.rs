@@ -117,14 +117,17 @@ fn polyline_points(pts: impl Iterator<Item = (f64, f64)>) -> Vec<String> {
 
 /// The count each KMS host reported to its clients over time, against 25 and 5.
 pub fn host_counts(a: &Analysis) -> Option<String> {
-    // One line per host and product group: a host echoes at most twice the product's minimum.
+    // One line per host and count (Windows, each Office version), and per minimum inside Windows:
+    // a host echoes at most twice the product's minimum.
+    let catalog = crate::kms::catalog::get();
     let mut series: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
     for x in &a.attempts {
         if let (Some(h), Some((e, f))) = (&x.kms_host, &x.response) {
-            let group = match x.min_count {
-                Some(m) if m >= 25 => " (client OS)",
-                Some(_) => " (server, Office)",
-                None => "",
+            let pool = catalog.count_pool(&x.act_id, x.min_count);
+            let group = match (pool.as_str(), x.min_count) {
+                ("Windows", Some(m)) if m >= 25 => " (Windows client OS)".to_string(),
+                ("Windows", _) => " (Windows Server)".to_string(),
+                (other, _) => format!(" ({other})"),
             };
             series
                 .entry(format!("{h}{group}"))
