@@ -60,6 +60,7 @@ fn each_fault_alone_gives_its_ground_truth() {
         (Fault::HostUnlicensed, 1),
         (Fault::NotKmsClient, 1),
         (Fault::HostClockSkew, 1),
+        (Fault::Office, 1),
     ] {
         for format in [SimFormat::Xml, SimFormat::Evtx] {
             let (a, truth) = run(SimConfig {
@@ -575,4 +576,46 @@ fn office_is_counted_apart_from_windows() {
         .find(|d| d.rules[0] == "KMS-INSUFFICIENT-COUNT")
         .unwrap();
     assert!(d.title.contains("to activate Office 2019"), "{}", d.title);
+}
+
+#[test]
+fn simulated_office_under_its_threshold_is_flagged_and_windows_is_not() {
+    let (a, truth) = run(SimConfig {
+        clients: 40,
+        days: 10,
+        seed: 5,
+        faults: vec![Fault::Office],
+        format: SimFormat::Mixed,
+        ..SimConfig::default()
+    });
+    assert!(
+        accuracy(&a, &truth).is_empty(),
+        "{:#?}",
+        accuracy(&a, &truth)
+    );
+    let office: std::collections::BTreeSet<&str> = a
+        .attempts
+        .iter()
+        .filter(|x| x.act_id == "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03")
+        .map(|x| x.client.as_str())
+        .collect();
+    assert_eq!(office.len(), 4);
+    // The same machines' Windows is activated.
+    for c in &office {
+        assert!(a.attempts.iter().any(|x| x.client == *c
+            && x.latest
+            && x.act_id != "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03"
+            && x.outcome == kmslens::correlate::Outcome::Activated));
+    }
+    let insufficient: Vec<&String> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "KMS-INSUFFICIENT-COUNT")
+        .map(|f| &f.message)
+        .collect();
+    assert_eq!(insufficient.len(), 1);
+    assert!(
+        insufficient[0].contains("for Office 2019"),
+        "{insufficient:?}"
+    );
 }

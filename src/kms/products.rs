@@ -20,6 +20,12 @@ pub const WINDOWS_SERVER: Product = Product {
     name: "Windows Server 2008 R2 Standard",
     min_count: 5,
 };
+/// Office 2019 Professional Plus (Volume:GVLK), from the product catalog (`data/products.toml`).
+pub const OFFICE_2019_PRO_PLUS: Product = Product {
+    act_id: "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03",
+    name: "Office Professional Plus 2019",
+    min_count: 5,
+};
 /// The server ActID of the real 12288 of §12 (min count 5 in that event).
 pub const WINDOWS_SERVER_CLOUD: Product = Product {
     act_id: "ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03",

@@ -56,6 +56,10 @@ pub enum Fault {
     Tampered,
     /// The first host's clock runs 5 hours ahead: it refuses every client (0xC004F06C).
     HostClockSkew,
+    /// Not a fault: one machine in ten also runs Office 2019 Professional Plus (volume), whose own
+    /// requests the host counts apart from Windows (it has the Office host key too). With fewer
+    /// than five such machines Office stays unactivated (insufficient count) while Windows is fine.
+    Office,
     /// Not a fault: one client in six activates through Active Directory (12308) and never asks a
     /// KMS host; blocked clients (no-response) one in two move to AD-based activation after two
     /// days of failed KMS requests. A correct analysis reports none of them as not activated.

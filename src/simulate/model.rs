@@ -68,6 +68,9 @@ pub struct Fleet {
 }
 
 struct Client {
+    /// An Office installation on the machine `id` (office option): its own CMID and requests, the
+    /// machine's Application log.
+    office: bool,
     /// When it activates through Active Directory instead (ad-activation option).
     ad_from: Option<Timestamp>,
     fqdn: String,
@@ -101,10 +104,12 @@ struct Host {
     id: String,
     in_bundle: bool,
     /// CMID → last request time (30-day window).
-    seen: HashMap<String, Timestamp>,
+    /// CMIDs counted, per count (Windows, or Office) (§8).
+    seen: HashMap<(bool, String), Timestamp>,
     kms_log: Vec<SimEvent>,
     app: Vec<SimEvent>,
-    best_echo: HashMap<u32, u32>,
+    /// Best count echoed, per (Office, minimum count).
+    best_echo: HashMap<(bool, u32), u32>,
     /// Its own KMS key is not activated (host-unlicensed fault).
     unlicensed: bool,
     /// Its clock runs `SKEW` ahead (host-clock-skew fault).
@@ -256,6 +261,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 None
             };
             Client {
+                office: false,
                 ad_from,
                 id: crate::kms::values::machine_id(&fqdn),
                 fqdn,
@@ -277,6 +283,36 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             }
         })
         .collect();
+    if has(Fault::Office) {
+        // One machine in ten also runs Office: an installation with its own CMID.
+        let office: Vec<Client> = clients
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 == 3)
+            .map(|(_, c)| Client {
+                office: true,
+                ad_from: None,
+                fqdn: c.fqdn.clone(),
+                id: c.id.clone(),
+                cmid: rng.guid(),
+                product: products::OFFICE_2019_PRO_PLUS,
+                host: c.host,
+                blocked: c.blocked,
+                skewed: c.skewed,
+                no_srv: false,
+                last_rejected: false,
+                retail: false,
+                activated_at: None,
+                grace_start: start,
+                last_error: Hresult::S_OK,
+                app: vec![],
+                last: None,
+                used_hosts: vec![],
+                requests: 0,
+            })
+            .collect();
+        clients.extend(office);
+    }
     if has(Fault::DupCmid) && clients.len() > 8 {
         // Three machines deployed from an image that was not generalized.
         let shared = clients[5].cmid.clone();
@@ -319,7 +355,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             hosts.len()
         };
         let c = &mut clients[i];
-        if c.app.is_empty() {
+        if c.app.is_empty() && !c.office {
             // The machine starts: the Software Protection service logs its start (§4.6).
             let boot = if c.skewed { t + SKEW } else { t } - SignedDuration::from_secs(40);
             c.app.push(ev(boot, 900, 16384, vec!["<explicit>".into()]));
@@ -430,13 +466,13 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             Hresult::S_OK
         };
         if host_hr.is_success() {
-            h.seen.insert(c.cmid.clone(), t);
+            h.seen.insert((c.office, c.cmid.clone()), t);
         }
         let window = SignedDuration::from_hours(24 * 30);
         let count = h
             .seen
-            .values()
-            .filter(|s| t.duration_since(**s) <= window)
+            .iter()
+            .filter(|((office, _), s)| *office == c.office && t.duration_since(**s) <= window)
             .count() as u32;
         // The count cache holds 50 CMIDs, 10 on a host that serves only servers (§8).
         let cap = if any_client_os { 50 } else { 10 };
@@ -480,7 +516,10 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             16384,
             vec![resp],
         ));
-        let best = h.best_echo.entry(c.product.min_count).or_default();
+        let best = h
+            .best_echo
+            .entry((c.office, c.product.min_count))
+            .or_default();
         *best = (*best).max(echo);
         c.last = Some((k, echo, activated));
         c.last_rejected = !host_hr.is_success();
@@ -558,12 +597,20 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             events: h.app,
         });
     }
+    // An Office installation writes to its machine's Application log.
+    let mut machine_log: HashMap<String, usize> = HashMap::new();
     for c in clients {
-        logs.push(SimLog {
-            machine: c.fqdn,
-            channel: "Application",
-            events: c.app,
-        });
+        match machine_log.get(&c.fqdn) {
+            Some(k) => logs[*k].events.extend(c.app),
+            None => {
+                machine_log.insert(c.fqdn.clone(), logs.len());
+                logs.push(SimLog {
+                    machine: c.fqdn,
+                    channel: "Application",
+                    events: c.app,
+                });
+            }
+        }
     }
     for log in &mut logs {
         log.events.sort_by_key(|e| e.time);
@@ -600,7 +647,8 @@ fn slmgr_outputs(
         out.push((h.fqdn.clone(), super::slmgr::host_dlv(&state)));
     }
     let elapsed = end.duration_since(start).as_secs() / 60;
-    for c in clients {
+    // slmgr shows Windows; Office has its own tool (ospp.vbs).
+    for c in clients.iter().filter(|c| !c.office) {
         let host = c
             .host
             .or_else(|| c.used_hosts.last().copied())
@@ -652,6 +700,8 @@ fn client_fault(
         Fault::SrvNotFound
     } else if c.skewed {
         Fault::ClockSkew
+    } else if c.office {
+        Fault::Office
     } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
         Fault::RejectedProduct
     } else if last_host.is_some_and(|k| hosts[k].unlicensed) {
@@ -674,8 +724,8 @@ fn client_fault(
 fn final_count(h: &Host, end: Timestamp) -> u32 {
     let window = SignedDuration::from_hours(24 * 30);
     h.seen
-        .values()
-        .filter(|s| end.duration_since(**s) <= window)
+        .iter()
+        .filter(|((office, _), s)| !office && end.duration_since(**s) <= window)
         .count() as u32
 }
 
@@ -815,19 +865,21 @@ fn truth(
         ));
     }
     // Hosts whose clients are still refused for want of count at their latest attempt.
-    let mut short: Vec<usize> = clients
+    let mut short: Vec<(usize, bool)> = clients
         .iter()
         .filter(|c| !c.last_rejected)
         .filter_map(|c| {
             c.last
                 .filter(|(_, echo, act)| !act && *echo < c.product.min_count)
-                .map(|(k, _, _)| k)
+                .map(|(k, _, _)| (k, c.office))
         })
         .collect();
     short.sort();
     short.dedup();
-    for k in short {
-        let fault = if rogue == Some(k) {
+    for (k, office) in short {
+        let fault = if office {
+            Some(Fault::Office)
+        } else if rogue == Some(k) {
             Some(Fault::RogueHost)
         } else if has(Fault::SplitCount) {
             Some(Fault::SplitCount)
@@ -842,9 +894,11 @@ fn truth(
     }
     // Split: per product group, several hosts asked, none echoing the minimum, while the group's
     // clients would reach it.
-    let mut groups: BTreeMap<u32, (Vec<usize>, std::collections::BTreeSet<&str>)> = BTreeMap::new();
+    // (Office, minimum count) → (hosts asked, CMIDs).
+    type Pool<'a> = (Vec<usize>, std::collections::BTreeSet<&'a str>);
+    let mut groups: BTreeMap<(bool, u32), Pool> = BTreeMap::new();
     for c in clients.iter().filter(|c| c.requests > 0) {
-        let g = groups.entry(c.product.min_count).or_default();
+        let g = groups.entry((c.office, c.product.min_count)).or_default();
         for k in &c.used_hosts {
             if !g.0.contains(k) {
                 g.0.push(*k);
@@ -852,13 +906,14 @@ fn truth(
         }
         g.1.insert(&c.cmid);
     }
-    for (min, (hs, fleet)) in &groups {
+    for (pool, (hs, fleet)) in &groups {
+        let min = pool.1;
         let best = hs
             .iter()
-            .map(|k| hosts[*k].best_echo.get(min).copied().unwrap_or(0))
+            .map(|k| hosts[*k].best_echo.get(pool).copied().unwrap_or(0))
             .max()
             .unwrap_or(0);
-        if hs.len() >= 2 && best < *min && fleet.len() >= *min as usize {
+        if hs.len() >= 2 && best < min && fleet.len() >= min as usize {
             for k in hs {
                 out.push(t(
                     "KMS-SPLIT-COUNT",
