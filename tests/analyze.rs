@@ -619,3 +619,25 @@ fn simulated_office_under_its_threshold_is_flagged_and_windows_is_not() {
         "{insufficient:?}"
     );
 }
+
+#[test]
+fn vms_activated_by_their_hyper_v_host_are_counted_and_not_reported() {
+    let (a, truth) = run(SimConfig {
+        clients: 42,
+        days: 30,
+        seed: 8,
+        faults: vec![Fault::Avma, Fault::AdActivation],
+        format: SimFormat::Evtx,
+        ..SimConfig::default()
+    });
+    assert!(truth.is_empty());
+    assert!(
+        a.findings.is_empty(),
+        "{:?}",
+        a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+    let channels = a.activation_channels();
+    assert_eq!(channels.get("avma"), Some(&5), "{channels:?}");
+    assert_eq!(channels.get("ad"), Some(&7), "{channels:?}");
+    assert_eq!(a.clients().len(), 42);
+}

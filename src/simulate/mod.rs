@@ -56,6 +56,9 @@ pub enum Fault {
     Tampered,
     /// The first host's clock runs 5 hours ahead: it refuses every client (0xC004F06C).
     HostClockSkew,
+    /// Not a fault: one client in seven is a virtual machine activated by its Hyper-V host through
+    /// Automatic VM Activation (12309) and never asks a KMS host.
+    Avma,
     /// Not a fault: one machine in ten also runs Office 2019 Professional Plus (volume), whose own
     /// requests the host counts apart from Windows (it has the Office host key too). With fewer
     /// than five such machines Office stays unactivated (insufficient count) while Windows is fine.

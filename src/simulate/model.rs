@@ -68,6 +68,8 @@ pub struct Fleet {
 }
 
 struct Client {
+    /// A VM activated by its Hyper-V host (avma option).
+    avma: bool,
     /// An Office installation on the machine `id` (office option): its own CMID and requests, the
     /// machine's Application log.
     office: bool,
@@ -261,6 +263,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 None
             };
             Client {
+                avma: has(Fault::Avma) && i % 7 == 2 && ad_from.is_none(),
                 office: false,
                 ad_from,
                 id: crate::kms::values::machine_id(&fqdn),
@@ -290,6 +293,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             .enumerate()
             .filter(|(i, _)| i % 10 == 3)
             .map(|(_, c)| Client {
+                avma: false,
                 office: true,
                 ad_from: None,
                 fqdn: c.fqdn.clone(),
@@ -369,6 +373,18 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 level: 0,
                 ..started
             });
+        }
+        if c.avma && c.activated_at.is_none() {
+            // The Hyper-V host answered the VM's AVMA request (§1): no KMS.
+            c.app.push(ev(
+                t,
+                ids::AVMA_RESPONSE,
+                16384,
+                vec!["0x0".into(), "AVMA activation by the Hyper-V host".into()],
+            ));
+            c.activated_at = Some(t);
+            c.last = None;
+            continue;
         }
         if let Some(at) = c.ad_from
             && t >= at
