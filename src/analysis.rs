@@ -108,6 +108,12 @@ impl Analysis {
                 .or_default()
                 .insert(machine_id(&e.computer));
         }
+        // slmgr /dlv of a client activated through AD names its activation object.
+        for s in &self.bundle.slmgr {
+            if let (Some(c), Some(_)) = (&s.computer, &s.product.activation_object) {
+                by.entry("ad").or_default().insert(machine_id(c));
+            }
+        }
         by.into_iter().map(|(k, v)| (k, v.len())).collect()
     }
 

@@ -177,6 +177,7 @@ pub const SLMGR: TableDef = TableDef {
         ("total_requests", Int),
         ("failed_requests", Int),
         ("kms_host_source", Str),
+        ("activation_object", Str),
     ],
 };
 pub const ATTEMPTS: TableDef = TableDef {
@@ -723,6 +724,7 @@ fn slmgr_rows(bundle: &Ingested) -> Vec<Vec<Val>> {
                 u(p.total_requests),
                 u(p.failed_requests),
                 os(p.kms_host_source),
+                os(p.activation_object.clone()),
             ]
         })
         .collect()

@@ -641,3 +641,36 @@ fn vms_activated_by_their_hyper_v_host_are_counted_and_not_reported() {
     assert_eq!(channels.get("ad"), Some(&7), "{channels:?}");
     assert_eq!(a.clients().len(), 42);
 }
+
+#[test]
+fn slmgr_output_of_an_ad_activated_client_counts_it_as_such() {
+    let (dir, _) = simulate(&SimConfig {
+        clients: 42,
+        days: 10,
+        seed: 8,
+        faults: vec![Fault::AdActivation],
+        ..SimConfig::default()
+    });
+    // Only the slmgr outputs (and the host's logs) are collected.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path().join("Application.xml");
+        if p.exists() && !p.to_string_lossy().contains("kms01") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(a.activation_channels().get("ad"), Some(&7));
+    let ao: Vec<_> = a
+        .bundle
+        .slmgr
+        .iter()
+        .filter_map(|s| s.product.activation_object.as_deref())
+        .collect();
+    assert_eq!(ao.len(), 7);
+    assert!(ao.iter().all(|o| o.contains("Volume:CSVLK")));
+    assert!(
+        a.findings.iter().all(|f| f.rule != "KMS-NOT-ACTIVATED"),
+        "{:?}",
+        a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+}

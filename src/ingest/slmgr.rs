@@ -198,6 +198,7 @@ fn set(p: &mut SlmgrProduct, field: Field, value: &str, language: Option<&Langua
             }
         }
         Field::CurrentCount => p.current_count = leading_number(value),
+        Field::ActivationObject => p.activation_object = v,
         Field::Port => p.port = leading_number(value).and_then(|n| u16::try_from(n).ok()),
         Field::TotalRequests => p.total_requests = leading_number(value),
         Field::FailedRequests => p.failed_requests = leading_number(value),

@@ -20,6 +20,8 @@ pub enum Field {
     Port,
     TotalRequests,
     FailedRequests,
+    /// "Activation Object name": the client was activated through Active Directory (§7.1).
+    ActivationObject,
 }
 
 pub struct Language {
@@ -59,6 +61,7 @@ pub const ENGLISH: Language = Language {
         ("Listening on Port", Field::Port),
         ("Total requests received", Field::TotalRequests),
         ("Failed requests received", Field::FailedRequests),
+        ("Activation Object name", Field::ActivationObject),
     ],
     statuses: &[
         ("Licensed", "Licensed"),
@@ -137,6 +140,8 @@ pub struct SlmgrProduct {
     pub dns_publishing: Option<bool>,
     pub total_requests: Option<u64>,
     pub failed_requests: Option<u64>,
+    /// The AD activation object that activated it (AD-based activation).
+    pub activation_object: Option<String>,
 }
 
 impl SlmgrProduct {
@@ -148,7 +153,10 @@ impl SlmgrProduct {
             .to_ascii_uppercase();
         if self.kms_enabled || (d.contains("VOLUME_KMS") && !d.contains("VOLUME_KMSCLIENT")) {
             Role::Host
-        } else if d.contains("VOLUME_KMSCLIENT") || self.cmid.is_some() {
+        } else if d.contains("VOLUME_KMSCLIENT")
+            || self.cmid.is_some()
+            || self.activation_object.is_some()
+        {
             Role::Client
         } else {
             Role::Other

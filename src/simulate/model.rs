@@ -16,6 +16,8 @@ pub const ROGUE_HOST: &str = "kms-test.contoso.com";
 /// The DNS domain of the clients that find no SRV record (srv-not-found fault): no KMS host
 /// publishes there.
 pub const BRANCH_DOMAIN: &str = "branch.contoso.com";
+/// The Active Directory activation object of the ad-activation option.
+const AD_OBJECT: &str = "Contoso volume activation object Volume:CSVLK";
 const SKEW: SignedDuration = SignedDuration::from_hours(5);
 const SPP_SOURCE: &str = "Software Protection Platform Service";
 /// A product newer than the hosts' KMS key covers (rejected-product fault): the simulated hosts
@@ -397,7 +399,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
                 16384,
                 vec![
                     c.product.act_id.to_string(),
-                    "Contoso volume activation object Volume:CSVLK".into(),
+                    AD_OBJECT.into(),
                     "CN=contoso-ao-1,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com".into(),
                 ],
             ));
@@ -683,6 +685,7 @@ fn slmgr_outputs(
             cmid: &c.cmid,
             act_id: c.product.act_id,
             kms_from_dns: if c.no_srv { None } else { host },
+            activation_object: c.ad_from.map(|_| AD_OBJECT),
         };
         out.push((c.fqdn.clone(), super::slmgr::client_dlv(&state)));
     }

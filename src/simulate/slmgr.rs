@@ -19,6 +19,8 @@ pub struct ClientState<'a> {
     pub act_id: &'a str,
     /// `host:port` found through DNS; `None` when discovery failed.
     pub kms_from_dns: Option<String>,
+    /// Activated through Active Directory by this activation object (§7.1).
+    pub activation_object: Option<&'a str>,
 }
 
 fn days(minutes: i64) -> i64 {
@@ -113,7 +115,17 @@ pub fn client_dlv(s: &ClientState) -> String {
         "Remaining Windows rearm count: 1000".to_string(),
         "Trusted time: 10/31/2026 6:00:00 AM".into(),
     ]);
-    if s.kms_client_key {
+    if let (Some(ao), Some(_)) = (s.activation_object, s.activated_minutes_left) {
+        // An AD-activated client prints its activation object instead of the KMS block.
+        t.extend([
+            "Configured Activation Type: All".to_string(),
+            String::new(),
+            "Most recent activation information:".into(),
+            format!("Activation Object name: {ao}"),
+            "AO extended PID: 06401-00206-491-411285-03-1033-20348.0000-3002026".into(),
+            format!("AO activation ID: {}", s.act_id),
+        ]);
+    } else if s.kms_client_key {
         t.extend([
             "Configured Activation Type: All".to_string(),
             String::new(),
