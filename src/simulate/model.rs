@@ -233,113 +233,7 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         }
     }
 
-    let mut clients: Vec<Client> = (0..n_clients)
-        .map(|i| {
-            let server = i % 5 == 4;
-            let no_srv = has(Fault::SrvNotFound) && i % 8 == 6;
-            let domain = if no_srv { BRANCH_DOMAIN } else { DOMAIN };
-            let fqdn = if server {
-                format!("SRV{:03}.{domain}", i + 1)
-            } else {
-                format!("PC{:03}.{domain}", i + 1)
-            };
-            let product = if has(Fault::RejectedProduct) && i % 9 == 5 {
-                UNCOVERED_PRODUCT
-            } else if server {
-                if i % 2 == 0 {
-                    products::WINDOWS_SERVER
-                } else {
-                    products::WINDOWS_SERVER_CLOUD
-                }
-            } else {
-                products::WINDOWS_ENTERPRISE
-            };
-            let ad_from = if !has(Fault::AdActivation) {
-                None
-            } else if i % 6 == 1 {
-                Some(start)
-            } else if has(Fault::NoResponse) && i % 20 == 17 {
-                // Blocked from the KMS host, moved to AD-based activation two days later.
-                Some(start + SignedDuration::from_hours(48))
-            } else {
-                None
-            };
-            Client {
-                avma: has(Fault::Avma) && i % 7 == 2 && ad_from.is_none(),
-                office: false,
-                ad_from,
-                id: crate::kms::values::machine_id(&fqdn),
-                fqdn,
-                cmid: rng.guid(),
-                product,
-                host: None,
-                blocked: has(Fault::NoResponse) && i % 10 == 7,
-                skewed: has(Fault::ClockSkew) && i % 12 == 3,
-                no_srv,
-                last_rejected: false,
-                retail: has(Fault::NotKmsClient) && i % 11 == 9,
-                activated_at: None,
-                grace_start: start,
-                last_error: Hresult::S_OK,
-                app: vec![],
-                last: None,
-                used_hosts: vec![],
-                requests: 0,
-            }
-        })
-        .collect();
-    if has(Fault::Office) {
-        // One machine in ten also runs Office: an installation with its own CMID.
-        let office: Vec<Client> = clients
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % 10 == 3)
-            .map(|(_, c)| Client {
-                avma: false,
-                office: true,
-                ad_from: None,
-                fqdn: c.fqdn.clone(),
-                id: c.id.clone(),
-                cmid: rng.guid(),
-                product: products::OFFICE_2019_PRO_PLUS,
-                host: c.host,
-                blocked: c.blocked,
-                skewed: c.skewed,
-                no_srv: false,
-                last_rejected: false,
-                retail: false,
-                activated_at: None,
-                grace_start: start,
-                last_error: Hresult::S_OK,
-                app: vec![],
-                last: None,
-                used_hosts: vec![],
-                requests: 0,
-            })
-            .collect();
-        clients.extend(office);
-    }
-    if has(Fault::DupCmid) && clients.len() > 8 {
-        // Three machines deployed from an image that was not generalized.
-        let shared = clients[5].cmid.clone();
-        for c in clients.iter_mut().skip(6).take(2) {
-            c.cmid = shared.clone();
-        }
-    }
-    if has(Fault::SplitCount) {
-        // Each site's clients find only their own site's host (site-specific SRV records).
-        for (i, c) in clients.iter_mut().enumerate() {
-            c.host = Some(i % n_hosts);
-        }
-    }
-    if let Some(r) = rogue {
-        // A quarter of the clients find the rogue host through DNS.
-        for (i, c) in clients.iter_mut().enumerate() {
-            if i % 4 == 1 {
-                c.host = Some(r);
-            }
-        }
-    }
+    let mut clients = clients(cfg, &mut rng, start, n_clients, n_hosts, rogue);
 
     let any_client_os = clients.iter().any(|c| c.product.min_count == 25);
     // Requests in time order across the fleet: the host's count depends on who came before.
@@ -956,4 +850,125 @@ fn truth(
     out.sort();
     out.dedup();
     out
+}
+
+/// The fleet's clients with the faults and options that shape them (who is blocked, skewed,
+/// cloned, pinned to a host, runs Office...), before anything happens.
+fn clients(
+    cfg: &SimConfig,
+    rng: &mut Rng,
+    start: Timestamp,
+    n_clients: usize,
+    n_hosts: usize,
+    rogue: Option<usize>,
+) -> Vec<Client> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let mut clients: Vec<Client> = (0..n_clients)
+        .map(|i| {
+            let server = i % 5 == 4;
+            let no_srv = has(Fault::SrvNotFound) && i % 8 == 6;
+            let domain = if no_srv { BRANCH_DOMAIN } else { DOMAIN };
+            let fqdn = if server {
+                format!("SRV{:03}.{domain}", i + 1)
+            } else {
+                format!("PC{:03}.{domain}", i + 1)
+            };
+            let product = if has(Fault::RejectedProduct) && i % 9 == 5 {
+                UNCOVERED_PRODUCT
+            } else if server {
+                if i % 2 == 0 {
+                    products::WINDOWS_SERVER
+                } else {
+                    products::WINDOWS_SERVER_CLOUD
+                }
+            } else {
+                products::WINDOWS_ENTERPRISE
+            };
+            let ad_from = if !has(Fault::AdActivation) {
+                None
+            } else if i % 6 == 1 {
+                Some(start)
+            } else if has(Fault::NoResponse) && i % 20 == 17 {
+                // Blocked from the KMS host, moved to AD-based activation two days later.
+                Some(start + SignedDuration::from_hours(48))
+            } else {
+                None
+            };
+            Client {
+                avma: has(Fault::Avma) && i % 7 == 2 && ad_from.is_none(),
+                office: false,
+                ad_from,
+                id: crate::kms::values::machine_id(&fqdn),
+                fqdn,
+                cmid: rng.guid(),
+                product,
+                host: None,
+                blocked: has(Fault::NoResponse) && i % 10 == 7,
+                skewed: has(Fault::ClockSkew) && i % 12 == 3,
+                no_srv,
+                last_rejected: false,
+                retail: has(Fault::NotKmsClient) && i % 11 == 9,
+                activated_at: None,
+                grace_start: start,
+                last_error: Hresult::S_OK,
+                app: vec![],
+                last: None,
+                used_hosts: vec![],
+                requests: 0,
+            }
+        })
+        .collect();
+    if has(Fault::Office) {
+        // One machine in ten also runs Office: an installation with its own CMID.
+        let office: Vec<Client> = clients
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 == 3)
+            .map(|(_, c)| Client {
+                avma: false,
+                office: true,
+                ad_from: None,
+                fqdn: c.fqdn.clone(),
+                id: c.id.clone(),
+                cmid: rng.guid(),
+                product: products::OFFICE_2019_PRO_PLUS,
+                host: c.host,
+                blocked: c.blocked,
+                skewed: c.skewed,
+                no_srv: false,
+                last_rejected: false,
+                retail: false,
+                activated_at: None,
+                grace_start: start,
+                last_error: Hresult::S_OK,
+                app: vec![],
+                last: None,
+                used_hosts: vec![],
+                requests: 0,
+            })
+            .collect();
+        clients.extend(office);
+    }
+    if has(Fault::DupCmid) && clients.len() > 8 {
+        // Three machines deployed from an image that was not generalized.
+        let shared = clients[5].cmid.clone();
+        for c in clients.iter_mut().skip(6).take(2) {
+            c.cmid = shared.clone();
+        }
+    }
+    if has(Fault::SplitCount) {
+        // Each site's clients find only their own site's host (site-specific SRV records).
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.host = Some(i % n_hosts);
+        }
+    }
+    if let Some(r) = rogue {
+        // A quarter of the clients find the rogue host through DNS.
+        for (i, c) in clients.iter_mut().enumerate() {
+            if i % 4 == 1 {
+                c.host = Some(r);
+            }
+        }
+    }
+    clients
 }
