@@ -249,228 +249,17 @@ pub fn build(cfg: &SimConfig) -> Fleet {
         if t >= end {
             continue;
         }
-        let real_hosts = if rogue.is_some() {
-            hosts.len() - 1
-        } else {
-            hosts.len()
-        };
-        let c = &mut clients[i];
-        if c.app.is_empty() && !c.office {
-            // The machine starts: the Software Protection service logs its start (§4.6).
-            let boot = if c.skewed { t + SKEW } else { t } - SignedDuration::from_secs(40);
-            c.app.push(ev(boot, 900, 16384, vec!["<explicit>".into()]));
-            let started = ev(
-                boot + SignedDuration::from_secs(3),
-                902,
-                16384,
-                vec!["10.0.22621.4111".into()],
-            );
-            c.app.push(SimEvent {
-                level: 0,
-                ..started
-            });
-        }
-        if c.avma && c.activated_at.is_none() {
-            // The Hyper-V host answered the VM's AVMA request (§1): no KMS.
-            c.app.push(ev(
-                t,
-                ids::AVMA_RESPONSE,
-                16384,
-                vec!["0x0".into(), "AVMA activation by the Hyper-V host".into()],
-            ));
-            c.activated_at = Some(t);
-            c.last = None;
-            continue;
-        }
-        if let Some(at) = c.ad_from
-            && t >= at
-            && c.activated_at.is_none()
-        {
-            // Activated by an activation object in Active Directory (§1, §4.6): no KMS from now on.
-            c.app.push(ev(
-                t,
-                ids::AD_ACTIVATION,
-                16384,
-                vec![
-                    c.product.act_id.to_string(),
-                    AD_OBJECT.into(),
-                    "CN=contoso-ao-1,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com".into(),
-                ],
-            ));
-            c.activated_at = Some(t);
-            c.last = None;
-            continue;
-        }
-        if c.no_srv {
-            // The SRV lookup fails before any request: slui logs 8198 at logon, once a day.
-            let cmd = format!(
-                "RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId=55c92734-d682-4d71-983e-d6ec3f16059f;SkuId={};NotificationInterval=1440;Trigger=UserLogon;SessionId=1",
-                c.product.act_id
-            );
-            let e = ev(
-                t,
-                ids::ACTIVATION_FAILED,
-                49152,
-                vec!["hr=0x8007232B".into(), cmd],
-            );
-            c.app.push(SimEvent { level: 2, ..e });
-            queue.push(Reverse((
-                t + SignedDuration::from_hours(24) + ms(rng.range(0, 600_000)),
-                i,
-            )));
-            continue;
-        }
-        // DNS gives a random host among the published ones; a caching client keeps its host.
-        let k = match c.host {
-            Some(k) => k,
-            None => rng.range(0, real_hosts as u64) as usize,
-        };
-        if c.activated_at.is_some() {
-            c.host = Some(k);
-        }
-        if !c.used_hosts.contains(&k) {
-            c.used_hosts.push(k);
-        }
-        let clock = if c.skewed { t + SKEW } else { t };
-        let (status, minutes) = match c.activated_at {
-            Some(a) => (
-                1u32,
-                (180 * 1440 - (t.duration_since(a).as_secs() / 60)).max(0),
-            ),
-            None => (
-                2u32,
-                (30 * 1440 - (t.duration_since(c.grace_start).as_secs() / 60)).max(0),
-            ),
-        };
-        let host_fqdn = hosts[k].fqdn.clone();
-        let info = format!(
-            "{}, 0x00000000, {host_fqdn}:1688, {}, {}, 0, {status}, {minutes}, {}, {}",
-            c.last_error,
-            c.cmid,
-            client_time_padded(clock),
-            c.product.act_id,
-            c.product.min_count
+        let next = visit(
+            &mut clients[i],
+            &mut hosts,
+            t,
+            &mut rng,
+            rogue,
+            any_client_os,
         );
-        c.requests += 1;
-        c.app
-            .push(ev(clock, ids::CLIENT_REQUEST, 16384, vec![info]));
-        if c.blocked {
-            // TCP 1688 blocked: nothing reaches the host, nothing comes back.
-            c.last_error = Hresult(0xC004_F074);
-            c.last = None;
-            queue.push(Reverse((
-                t + SignedDuration::from_mins(120) + ms(rng.range(0, 60_000)),
-                i,
-            )));
-            continue;
+        if let Some(next) = next {
+            queue.push(Reverse((next, i)));
         }
-        let h = &mut hosts[k];
-        let host_clock = if h.clock_ahead { t + SKEW } else { t };
-        let host_time = host_clock + ms(rng.range(150, 900));
-        // The host compares the client's clock with its own (§8: more than 4 hours apart).
-        let host_hr = if c.skewed != h.clock_ahead {
-            Hresult(0xC004_F06C)
-        } else if h.unlicensed {
-            Hresult(0xC004_F041)
-        } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
-            Hresult(0xC004_F042)
-        } else {
-            Hresult::S_OK
-        };
-        if host_hr.is_success() {
-            h.seen.insert((c.office, c.cmid.clone()), t);
-        }
-        let window = SignedDuration::from_hours(24 * 30);
-        let count = h
-            .seen
-            .iter()
-            .filter(|((office, _), s)| *office == c.office && t.duration_since(**s) <= window)
-            .count() as u32;
-        // The count cache holds 50 CMIDs, 10 on a host that serves only servers (§8).
-        let cap = if any_client_os { 50 } else { 10 };
-        let h = &mut hosts[k];
-        let echo = count.min(cap).min(2 * c.product.min_count);
-        let fields = [
-            if host_hr.is_success() {
-                "0x0".to_string()
-            } else {
-                host_hr.to_string()
-            },
-            c.product.min_count.to_string(),
-            c.fqdn.clone(),
-            c.cmid.clone(),
-            client_time_host(clock),
-            "0".into(),
-            status.to_string(),
-            minutes.to_string(),
-            c.product.act_id.to_string(),
-        ];
-        let mut data = vec![fields.join(",")];
-        data.extend(fields);
-        h.kms_log.push(SimEvent {
-            source_name: "KmsRequests",
-            ..ev(host_time, ids::HOST_REQUEST, 16384, data)
-        });
-        let activated = host_hr.is_success() && echo >= c.product.min_count;
-        let resp_hr = if host_hr.is_success() {
-            Hresult::S_OK
-        } else {
-            host_hr
-        };
-        let resp = format!(
-            "{resp_hr}, 0x00000000, {}, 0, {echo}, 120, 10080, {}",
-            u8::from(activated),
-            client_time_padded(clock)
-        );
-        c.app.push(ev(
-            clock + ms(rng.range(950, 1500)),
-            ids::CLIENT_RESPONSE,
-            16384,
-            vec![resp],
-        ));
-        let best = h
-            .best_echo
-            .entry((c.office, c.product.min_count))
-            .or_default();
-        *best = (*best).max(echo);
-        c.last = Some((k, echo, activated));
-        c.last_rejected = !host_hr.is_success();
-        if activated {
-            // A licensing status check, and the service scheduling its next start (§4.6, §5.4).
-            let status = format!(
-                "1: {}, 1, 1 [(0 [0x00000000, 1, 0], [( 1 0x00000000)])(1 )(2 )(3 )]",
-                c.product.act_id
-            );
-            let after = clock + ms(rng.range(1_500, 2_500));
-            c.app.push(ev(
-                after,
-                ids::LICENSING_STATUS,
-                16384,
-                vec!["55c92734-d682-4d71-983e-d6ec3f16059f".into(), status],
-            ));
-            let restart = (clock + SignedDuration::from_mins(10080))
-                .strftime("%Y-%m-%dT%H:%M:%SZ")
-                .to_string();
-            c.app.push(ev(
-                after + ms(300),
-                16384,
-                16384,
-                vec![restart, "RulesEngine".into()],
-            ));
-        }
-        let next = if activated {
-            c.activated_at = Some(t);
-            c.last_error = Hresult::S_OK;
-            SignedDuration::from_mins(10080)
-        } else {
-            c.last_error = if !host_hr.is_success() {
-                host_hr
-            } else {
-                Hresult(0xC004_F038)
-            };
-            SignedDuration::from_mins(120)
-        };
-        queue.push(Reverse((t + next + ms(rng.range(0, 60_000)), i)));
     }
 
     for h in hosts.iter_mut().filter(|h| h.in_bundle) {
@@ -971,4 +760,257 @@ fn clients(
         }
     }
     clients
+}
+
+/// One turn of a client at `t`: the machine starts, activates through AVMA or AD, fails its SRV
+/// lookup, or sends a KMS request and handles the answer. Returns when it acts next (none: done).
+fn visit(
+    c: &mut Client,
+    hosts: &mut [Host],
+    t: Timestamp,
+    rng: &mut Rng,
+    rogue: Option<usize>,
+    any_client_os: bool,
+) -> Option<Timestamp> {
+    let real_hosts = if rogue.is_some() {
+        hosts.len() - 1
+    } else {
+        hosts.len()
+    };
+    if c.app.is_empty() && !c.office {
+        // The machine starts: the Software Protection service logs its start (§4.6).
+        let boot = if c.skewed { t + SKEW } else { t } - SignedDuration::from_secs(40);
+        c.app.push(ev(boot, 900, 16384, vec!["<explicit>".into()]));
+        let started = ev(
+            boot + SignedDuration::from_secs(3),
+            902,
+            16384,
+            vec!["10.0.22621.4111".into()],
+        );
+        c.app.push(SimEvent {
+            level: 0,
+            ..started
+        });
+    }
+    if c.avma && c.activated_at.is_none() {
+        // The Hyper-V host answered the VM's AVMA request (§1): no KMS.
+        c.app.push(ev(
+            t,
+            ids::AVMA_RESPONSE,
+            16384,
+            vec!["0x0".into(), "AVMA activation by the Hyper-V host".into()],
+        ));
+        c.activated_at = Some(t);
+        c.last = None;
+        return None;
+    }
+    if let Some(at) = c.ad_from
+        && t >= at
+        && c.activated_at.is_none()
+    {
+        // Activated by an activation object in Active Directory (§1, §4.6): no KMS from now on.
+        c.app.push(ev(
+            t,
+            ids::AD_ACTIVATION,
+            16384,
+            vec![
+                c.product.act_id.to_string(),
+                AD_OBJECT.into(),
+                "CN=contoso-ao-1,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com".into(),
+            ],
+        ));
+        c.activated_at = Some(t);
+        c.last = None;
+        return None;
+    }
+    if c.no_srv {
+        // The SRV lookup fails before any request: slui logs 8198 at logon, once a day.
+        let cmd = format!(
+            "RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId=55c92734-d682-4d71-983e-d6ec3f16059f;SkuId={};NotificationInterval=1440;Trigger=UserLogon;SessionId=1",
+            c.product.act_id
+        );
+        let e = ev(
+            t,
+            ids::ACTIVATION_FAILED,
+            49152,
+            vec!["hr=0x8007232B".into(), cmd],
+        );
+        c.app.push(SimEvent { level: 2, ..e });
+        return Some(t + SignedDuration::from_hours(24) + ms(rng.range(0, 600_000)));
+    }
+    // DNS gives a random host among the published ones; a caching client keeps its host.
+    let k = match c.host {
+        Some(k) => k,
+        None => rng.range(0, real_hosts as u64) as usize,
+    };
+    if c.activated_at.is_some() {
+        c.host = Some(k);
+    }
+    if !c.used_hosts.contains(&k) {
+        c.used_hosts.push(k);
+    }
+    let clock = if c.skewed { t + SKEW } else { t };
+    let (status, minutes) = match c.activated_at {
+        Some(a) => (
+            1u32,
+            (180 * 1440 - (t.duration_since(a).as_secs() / 60)).max(0),
+        ),
+        None => (
+            2u32,
+            (30 * 1440 - (t.duration_since(c.grace_start).as_secs() / 60)).max(0),
+        ),
+    };
+    let host_fqdn = hosts[k].fqdn.clone();
+    let info = format!(
+        "{}, 0x00000000, {host_fqdn}:1688, {}, {}, 0, {status}, {minutes}, {}, {}",
+        c.last_error,
+        c.cmid,
+        client_time_padded(clock),
+        c.product.act_id,
+        c.product.min_count
+    );
+    c.requests += 1;
+    c.app
+        .push(ev(clock, ids::CLIENT_REQUEST, 16384, vec![info]));
+    if c.blocked {
+        // TCP 1688 blocked: nothing reaches the host, nothing comes back.
+        c.last_error = Hresult(0xC004_F074);
+        c.last = None;
+        return Some(t + SignedDuration::from_mins(120) + ms(rng.range(0, 60_000)));
+    }
+    let (host_hr, echo) = host_answers(
+        c,
+        &mut hosts[k],
+        t,
+        clock,
+        (status, minutes),
+        rng,
+        any_client_os,
+    );
+    let h = &mut hosts[k];
+    let activated = host_hr.is_success() && echo >= c.product.min_count;
+    let resp_hr = if host_hr.is_success() {
+        Hresult::S_OK
+    } else {
+        host_hr
+    };
+    let resp = format!(
+        "{resp_hr}, 0x00000000, {}, 0, {echo}, 120, 10080, {}",
+        u8::from(activated),
+        client_time_padded(clock)
+    );
+    c.app.push(ev(
+        clock + ms(rng.range(950, 1500)),
+        ids::CLIENT_RESPONSE,
+        16384,
+        vec![resp],
+    ));
+    let best = h
+        .best_echo
+        .entry((c.office, c.product.min_count))
+        .or_default();
+    *best = (*best).max(echo);
+    c.last = Some((k, echo, activated));
+    c.last_rejected = !host_hr.is_success();
+    if activated {
+        log_activation(c, clock, rng);
+    }
+    let next = if activated {
+        c.activated_at = Some(t);
+        c.last_error = Hresult::S_OK;
+        SignedDuration::from_mins(10080)
+    } else {
+        c.last_error = if !host_hr.is_success() {
+            host_hr
+        } else {
+            Hresult(0xC004_F038)
+        };
+        SignedDuration::from_mins(120)
+    };
+    Some(t + next + ms(rng.range(0, 60_000)))
+}
+
+/// The host's side of a request: its clock check, key and count, and the 12290 it logs. Returns
+/// its answer and the count it echoes.
+fn host_answers(
+    c: &Client,
+    h: &mut Host,
+    t: Timestamp,
+    clock: Timestamp,
+    (status, minutes): (u32, i64),
+    rng: &mut Rng,
+    any_client_os: bool,
+) -> (Hresult, u32) {
+    let host_clock = if h.clock_ahead { t + SKEW } else { t };
+    let host_time = host_clock + ms(rng.range(150, 900));
+    // The host compares the client's clock with its own (§8: more than 4 hours apart).
+    let host_hr = if c.skewed != h.clock_ahead {
+        Hresult(0xC004_F06C)
+    } else if h.unlicensed {
+        Hresult(0xC004_F041)
+    } else if c.product.act_id == UNCOVERED_PRODUCT.act_id {
+        Hresult(0xC004_F042)
+    } else {
+        Hresult::S_OK
+    };
+    if host_hr.is_success() {
+        h.seen.insert((c.office, c.cmid.clone()), t);
+    }
+    let window = SignedDuration::from_hours(24 * 30);
+    let count = h
+        .seen
+        .iter()
+        .filter(|((office, _), s)| *office == c.office && t.duration_since(**s) <= window)
+        .count() as u32;
+    // The count cache holds 50 CMIDs, 10 on a host that serves only servers (§8).
+    let cap = if any_client_os { 50 } else { 10 };
+    let echo = count.min(cap).min(2 * c.product.min_count);
+    let fields = [
+        if host_hr.is_success() {
+            "0x0".to_string()
+        } else {
+            host_hr.to_string()
+        },
+        c.product.min_count.to_string(),
+        c.fqdn.clone(),
+        c.cmid.clone(),
+        client_time_host(clock),
+        "0".into(),
+        status.to_string(),
+        minutes.to_string(),
+        c.product.act_id.to_string(),
+    ];
+    let mut data = vec![fields.join(",")];
+    data.extend(fields);
+    h.kms_log.push(SimEvent {
+        source_name: "KmsRequests",
+        ..ev(host_time, ids::HOST_REQUEST, 16384, data)
+    });
+    (host_hr, echo)
+}
+
+/// After an activation: a licensing status check, and the service scheduling its next start
+/// (§4.6, §5.4).
+fn log_activation(c: &mut Client, clock: Timestamp, rng: &mut Rng) {
+    // A licensing status check, and the service scheduling its next start (§4.6, §5.4).
+    let status = format!(
+        "1: {}, 1, 1 [(0 [0x00000000, 1, 0], [( 1 0x00000000)])(1 )(2 )(3 )]",
+        c.product.act_id
+    );
+    let after = clock + ms(rng.range(1_500, 2_500));
+    c.app.push(ev(
+        after,
+        ids::LICENSING_STATUS,
+        16384,
+        vec!["55c92734-d682-4d71-983e-d6ec3f16059f".into(), status],
+    ));
+    let restart = (clock + SignedDuration::from_mins(10080))
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    c.app.push(ev(
+        after + ms(300),
+        16384,
+        16384,
+        vec![restart, "RulesEngine".into()],
+    ));
 }
