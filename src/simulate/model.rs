@@ -421,7 +421,6 @@ fn client_fault(
     })
 }
 
-/// What a correct analysis must find, from what the model did.
 /// The host's count at `end`: unique CMIDs accepted in the last 30 days (before the cap).
 fn final_count(h: &Host, end: Timestamp) -> u32 {
     let window = SignedDuration::from_hours(24 * 30);
@@ -431,12 +430,28 @@ fn final_count(h: &Host, end: Timestamp) -> u32 {
         .count() as u32
 }
 
+/// What a correct analysis must find, from what the model did.
 fn truth(
     cfg: &SimConfig,
     clients: &[Client],
     hosts: &[Host],
     rogue: Option<usize>,
     end: Timestamp,
+) -> Vec<Truth> {
+    let mut out = client_truth(cfg, clients, hosts, rogue);
+    out.extend(host_truth(cfg, clients, hosts, end));
+    out.extend(count_truth(cfg, clients, hosts, rogue));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What the clients' own logs and slmgr outputs must show.
+fn client_truth(
+    cfg: &SimConfig,
+    clients: &[Client],
+    hosts: &[Host],
+    rogue: Option<usize>,
 ) -> Vec<Truth> {
     let has = |f: Fault| cfg.faults.contains(&f);
     let mut out = Vec::new();
@@ -514,6 +529,21 @@ fn truth(
     {
         out.push(t("KMS-CLOCK-SKEW", "client", &c.id, Fault::HostClockSkew));
     }
+    for c in clients.iter().filter(|c| c.retail) {
+        out.push(t(
+            "KMS-NOT-KMS-CLIENT",
+            "client",
+            &c.id,
+            Fault::NotKmsClient,
+        ));
+    }
+    out
+}
+
+/// What the hosts' logs and slmgr outputs must show.
+fn host_truth(cfg: &SimConfig, clients: &[Client], hosts: &[Host], end: Timestamp) -> Vec<Truth> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let mut out = Vec::new();
     // Hosts that refused requests with an error other than the clock check: seen in their log, or,
     // for a host whose log is not in the bundle, in the responses of its clients.
     for h in hosts {
@@ -558,14 +588,28 @@ fn truth(
             ));
         }
     }
-    for c in clients.iter().filter(|c| c.retail) {
-        out.push(t(
-            "KMS-NOT-KMS-CLIENT",
-            "client",
-            &c.id,
-            Fault::NotKmsClient,
-        ));
+    if has(Fault::LogWrapped) {
+        for h in hosts.iter().filter(|h| h.in_bundle) {
+            out.push(t("KMS-LOG-COVERAGE", "host", &h.id, Fault::LogWrapped));
+        }
     }
+    if has(Fault::Tampered) {
+        for h in hosts.iter().filter(|h| h.in_bundle) {
+            out.push(t("KMS-LOG-TAMPERED", "host", &h.id, Fault::Tampered));
+        }
+    }
+    out
+}
+
+/// Counts: hosts short of the threshold, and counts split over hosts.
+fn count_truth(
+    cfg: &SimConfig,
+    clients: &[Client],
+    hosts: &[Host],
+    rogue: Option<usize>,
+) -> Vec<Truth> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    let mut out = Vec::new();
     // Hosts whose clients are still refused for want of count at their latest attempt.
     let mut short: Vec<(usize, bool)> = clients
         .iter()
@@ -626,18 +670,6 @@ fn truth(
             }
         }
     }
-    if has(Fault::LogWrapped) {
-        for h in hosts.iter().filter(|h| h.in_bundle) {
-            out.push(t("KMS-LOG-COVERAGE", "host", &h.id, Fault::LogWrapped));
-        }
-    }
-    if has(Fault::Tampered) {
-        for h in hosts.iter().filter(|h| h.in_bundle) {
-            out.push(t("KMS-LOG-TAMPERED", "host", &h.id, Fault::Tampered));
-        }
-    }
-    out.sort();
-    out.dedup();
     out
 }
 
