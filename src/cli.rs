@@ -356,105 +356,113 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
 
 fn rules_command(cmd: RulesCommand) -> ExitCode {
     match cmd {
-        RulesCommand::List { rules: dirs } => {
-            let (rules, errors) = rules::load(&dirs);
-            let mut out = String::new();
-            for r in &rules {
-                out.push_str(&format!(
-                    "{:<24} {:<8} {}{}\n",
-                    r.id,
-                    r.severity.name(),
-                    r.title,
-                    if r.origin == "built-in" {
-                        String::new()
-                    } else {
-                        format!(" [{}]", r.origin)
+        RulesCommand::List { rules: dirs } => rules_list(&dirs),
+        RulesCommand::Show { id, rules: dirs } => rules_show(&id, &dirs),
+        RulesCommand::Check { dir } => rules_check(&dir),
+    }
+}
+
+fn rules_list(dirs: &[PathBuf]) -> ExitCode {
+    let (rules, errors) = rules::load(dirs);
+    let mut out = String::new();
+    for r in &rules {
+        out.push_str(&format!(
+            "{:<24} {:<8} {}{}\n",
+            r.id,
+            r.severity.name(),
+            r.title,
+            if r.origin == "built-in" {
+                String::new()
+            } else {
+                format!(" [{}]", r.origin)
+            }
+        ));
+    }
+    out.push_str("\nParameters (--set NAME=VALUE):\n");
+    for (name, value, meaning) in thresholds::DEFAULTS {
+        out.push_str(&format!("  {name:<28} {value:<8} {meaning}\n"));
+    }
+    if let Err(e) = emit(None, &out) {
+        return fatal(e);
+    }
+    for e in &errors {
+        eprintln!("kmslens: error: {e}");
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+fn rules_show(id: &str, dirs: &[PathBuf]) -> ExitCode {
+    let (rules, _) = rules::load(dirs);
+    let Some(r) = rules.iter().find(|r| r.id.eq_ignore_ascii_case(id)) else {
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        return fatal(format!("no rule {id}; known: {}", ids.join(", ")));
+    };
+    let mut out = format!(
+        "{} ({}, {})\n{}\n\nWhy it matters:\n{}\n\nWhat to do:\n",
+        r.id,
+        r.severity.name(),
+        r.origin,
+        r.title,
+        r.explanation.trim()
+    );
+    for (k, x) in r.remediation.iter().enumerate() {
+        out.push_str(&format!("  {}. {x}\n", k + 1));
+    }
+    for x in &r.references {
+        out.push_str(&format!("See: {x}\n"));
+    }
+    if !r.requires.is_empty() {
+        out.push_str(&format!("\nNeeds rows in: {}\n", r.requires.join(", ")));
+    }
+    out.push_str(&format!(
+        "\nMessage: {}\n\nQuery:\n{}\n",
+        r.message,
+        r.query.trim()
+    ));
+    #[derive(serde::Serialize)]
+    struct Section<'a> {
+        diagnosis: &'a rules::DiagnosisSpec,
+    }
+    if r.diagnosis != rules::DiagnosisSpec::default()
+        && let Ok(d) = toml::to_string(&Section {
+            diagnosis: &r.diagnosis,
+        })
+    {
+        out.push_str(&format!("\n{d}"));
+    }
+    match emit(None, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
+    }
+}
+
+fn rules_check(dir: &std::path::Path) -> ExitCode {
+    match rules::check(dir) {
+        Err(e) => fatal(format!("{}: {e}", dir.display())),
+        Ok(results) if results.is_empty() => {
+            fatal(format!("{}: no .toml rule files", dir.display()))
+        }
+        Ok(results) => {
+            let mut bad = 0;
+            for r in &results {
+                match r {
+                    Ok(rule) => println!("ok    {} ({})", rule.origin, rule.id),
+                    Err(e) => {
+                        bad += 1;
+                        println!("FAIL  {}: {}", e.file, e.error);
                     }
-                ));
+                }
             }
-            out.push_str("\nParameters (--set NAME=VALUE):\n");
-            for (name, value, meaning) in thresholds::DEFAULTS {
-                out.push_str(&format!("  {name:<28} {value:<8} {meaning}\n"));
-            }
-            if let Err(e) = emit(None, &out) {
-                return fatal(e);
-            }
-            for e in &errors {
-                eprintln!("kmslens: error: {e}");
-            }
-            if errors.is_empty() {
+            if bad == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)
             }
         }
-        RulesCommand::Show { id, rules: dirs } => {
-            let (rules, _) = rules::load(&dirs);
-            let Some(r) = rules.iter().find(|r| r.id.eq_ignore_ascii_case(&id)) else {
-                let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-                return fatal(format!("no rule {id}; known: {}", ids.join(", ")));
-            };
-            let mut out = format!(
-                "{} ({}, {})\n{}\n\nWhy it matters:\n{}\n\nWhat to do:\n",
-                r.id,
-                r.severity.name(),
-                r.origin,
-                r.title,
-                r.explanation.trim()
-            );
-            for (k, x) in r.remediation.iter().enumerate() {
-                out.push_str(&format!("  {}. {x}\n", k + 1));
-            }
-            for x in &r.references {
-                out.push_str(&format!("See: {x}\n"));
-            }
-            if !r.requires.is_empty() {
-                out.push_str(&format!("\nNeeds rows in: {}\n", r.requires.join(", ")));
-            }
-            out.push_str(&format!(
-                "\nMessage: {}\n\nQuery:\n{}\n",
-                r.message,
-                r.query.trim()
-            ));
-            #[derive(serde::Serialize)]
-            struct Section<'a> {
-                diagnosis: &'a rules::DiagnosisSpec,
-            }
-            if r.diagnosis != rules::DiagnosisSpec::default()
-                && let Ok(d) = toml::to_string(&Section {
-                    diagnosis: &r.diagnosis,
-                })
-            {
-                out.push_str(&format!("\n{d}"));
-            }
-            match emit(None, &out) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fatal(e),
-            }
-        }
-        RulesCommand::Check { dir } => match rules::check(&dir) {
-            Err(e) => fatal(format!("{}: {e}", dir.display())),
-            Ok(results) if results.is_empty() => {
-                fatal(format!("{}: no .toml rule files", dir.display()))
-            }
-            Ok(results) => {
-                let mut bad = 0;
-                for r in &results {
-                    match r {
-                        Ok(rule) => println!("ok    {} ({})", rule.origin, rule.id),
-                        Err(e) => {
-                            bad += 1;
-                            println!("FAIL  {}: {}", e.file, e.error);
-                        }
-                    }
-                }
-                if bad == 0 {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(2)
-                }
-            }
-        },
     }
 }
 
