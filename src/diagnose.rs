@@ -308,7 +308,7 @@ fn build<'a>(
         }
     }
     for v in subjects.values_mut() {
-        v.sort();
+        v.sort_by(|a, b| natural(a, b));
         v.dedup();
     }
     let family = family(s, &findings[lead]);
@@ -436,5 +436,44 @@ pub fn list<S: AsRef<str>>(names: &[S], max: usize) -> String {
         format!("{} and {more} more", shown.join(", "))
     } else {
         shown.join(", ")
+    }
+}
+
+/// Names in the order a reader expects: digit runs compare as numbers (`pc98` before `pc1008`).
+pub fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for k in 1..=bytes.len() {
+            if k == bytes.len() || bytes[k].is_ascii_digit() != bytes[k - 1].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..k]));
+                start = k;
+            }
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for ((da, sa), (db, sb)) in pa.iter().zip(&pb) {
+        let ord = if *da && *db {
+            let (ta, tb) = (sa.trim_start_matches('0'), sb.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then(ta.cmp(tb))
+        } else {
+            sa.cmp(sb)
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    pa.len().cmp(&pb.len()).then(a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_sort_naturally() {
+        let mut v = vec!["pc1008", "pc098", "pc008", "srv15", "pc8", "kms01", ""];
+        v.sort_by(|a, b| super::natural(a, b));
+        assert_eq!(v, ["", "kms01", "pc008", "pc8", "pc098", "pc1008", "srv15"]);
     }
 }
