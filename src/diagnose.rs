@@ -50,7 +50,14 @@ pub fn diagnose(findings: &[Finding], rules: &[Rule]) -> Vec<Diagnosis> {
             .find(|r| r.id == findings[i].rule)
             .map_or(&default, |r| &r.diagnosis)
     };
-    let parents = explainers(findings, rules);
+    // A cycle was reported when the rules loaded; without a direction nothing is explained.
+    let links = links(rules);
+    let links: &[(String, String, Vec<Key>)] = if find_cycle(&links).is_some() {
+        &[]
+    } else {
+        &links
+    };
+    let parents = explainers(findings, links);
     let roots: Vec<usize> = (0..findings.len())
         .filter(|i| parents[*i].is_empty())
         .collect();
@@ -71,7 +78,7 @@ pub fn diagnose(findings: &[Finding], rules: &[Rule]) -> Vec<Diagnosis> {
             consequences[g].push(i);
         }
     }
-    let depth = rule_depths(rules);
+    let depth = rule_depths(rules, links);
     let mut out: Vec<Diagnosis> = groups
         .iter()
         .zip(consequences)
@@ -119,29 +126,24 @@ fn values<'a>(f: &'a Finding, key: &str) -> BTreeSet<&'a str> {
 
 /// For each finding, the findings that explain it (none: it is a cause). Each link is indexed on
 /// its first key, so a fleet's thousands of findings are not compared pair by pair.
-fn explainers(findings: &[Finding], rules: &[Rule]) -> Vec<Vec<usize>> {
+fn explainers(findings: &[Finding], links: &[(String, String, Vec<Key>)]) -> Vec<Vec<usize>> {
     let mut parents = vec![Vec::new(); findings.len()];
-    let links = links(rules);
-    // A cycle was reported when the rules loaded; without a direction nothing is explained.
-    if find_cycle(&links).is_some() {
-        return parents;
+    let mut by_rule: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_rule.entry(f.rule.as_str()).or_default().push(i);
     }
-    let of_rule = |id: &str| -> Vec<usize> {
-        (0..findings.len())
-            .filter(|i| findings[*i].rule == id)
-            .collect()
-    };
-    for (a_rule, b_rule, on) in &links {
+    let of_rule = |id: &str| by_rule.get(id).map_or(&[][..], Vec::as_slice);
+    for (a_rule, b_rule, on) in links {
         let Some((first, rest)) = on.split_first() else {
             continue;
         };
         let mut index: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for a in of_rule(a_rule) {
+        for &a in of_rule(a_rule) {
             for v in values(&findings[a], first.name()) {
                 index.entry(v).or_default().push(a);
             }
         }
-        for b in of_rule(b_rule) {
+        for &b in of_rule(b_rule) {
             let mut found: BTreeSet<usize> = BTreeSet::new();
             for v in values(&findings[b], first.name()) {
                 found.extend(index.get(v).into_iter().flatten());
@@ -246,16 +248,12 @@ fn family(s: &DiagnosisSpec, f: &Finding) -> String {
 
 /// Each rule's depth in the explanation graph: 0 for a rule nothing explains, else one more than
 /// the deepest rule that explains it. The leading cause of a diagnosis is its shallowest rule.
-fn rule_depths(rules: &[Rule]) -> BTreeMap<String, usize> {
-    let links = links(rules);
+fn rule_depths(rules: &[Rule], links: &[(String, String, Vec<Key>)]) -> BTreeMap<String, usize> {
     let mut depth: BTreeMap<String, usize> = rules.iter().map(|r| (r.id.clone(), 0)).collect();
-    if find_cycle(&links).is_some() {
-        return depth;
-    }
     // Longest path: relax as many times as there are rules.
     for _ in 0..rules.len() {
         let mut changed = false;
-        for (a, b, _) in &links {
+        for (a, b, _) in links {
             let d = depth.get(a).copied().unwrap_or(0) + 1;
             if depth.get(b).copied().unwrap_or(0) < d {
                 depth.insert(b.clone(), d);

@@ -690,7 +690,7 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
         i(a.minutes_left),
         os(known.as_ref().map(|k| k.name.to_string())),
         os(known.as_ref().map(|k| k.group.name.clone())),
-        s(crate::kms::catalog::get().count_pool(&a.act_id, a.min_count)),
+        s(crate::kms::catalog::pool_of(known.as_ref(), a.min_count)),
     ]
 }
 

@@ -3,7 +3,7 @@
 //! add a product in the file.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 const TEXT: &str = include_str!("../../data/products.toml");
@@ -16,6 +16,9 @@ pub struct Catalog {
     pub host_keys: Vec<HostKey>,
     #[serde(rename = "group")]
     pub groups: Vec<Group>,
+    /// Activation id → (group, product) positions: every attempt looks its product up.
+    #[serde(skip)]
+    index: HashMap<String, (usize, usize)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,8 +69,13 @@ pub struct Known<'a> {
 
 impl Catalog {
     pub fn parse(text: &str) -> Result<Catalog, String> {
-        let c: Catalog = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut c: Catalog = toml::from_str(text).map_err(|e| e.to_string())?;
         c.check()?;
+        for (g, group) in c.groups.iter().enumerate() {
+            for (p, (id, _)) in group.products.iter().enumerate() {
+                c.index.insert(id.clone(), (g, p));
+            }
+        }
         Ok(c)
     }
 
@@ -112,27 +120,20 @@ impl Catalog {
 
     pub fn product(&self, act_id: &str) -> Option<Known<'_>> {
         let id = act_id.trim().trim_matches(['{', '}']).to_ascii_lowercase();
-        self.groups.iter().find_map(|g| {
-            g.products
-                .iter()
-                .find(|(a, _)| *a == id)
-                .map(|(a, name)| Known {
-                    act_id: a,
-                    name,
-                    group: g,
-                })
+        let &(g, p) = self.index.get(&id)?;
+        let group = &self.groups[g];
+        let (act_id, name) = &group.products[p];
+        Some(Known {
+            act_id,
+            name,
+            group,
         })
     }
 
     /// The count an activation id is counted in: a KMS host keeps one count for all of Windows
     /// (client and server) and one per Office version. Unknown ids: by their minimum count.
     pub fn count_pool(&self, act_id: &str, min_count: Option<u32>) -> String {
-        match self.product(act_id) {
-            Some(p) if p.group.family == Family::Office => p.group.name.clone(),
-            Some(_) => "Windows".to_string(),
-            None if min_count == Some(25) => "Windows".to_string(),
-            None => "products not in the catalog".to_string(),
-        }
+        pool_of(self.product(act_id).as_ref(), min_count)
     }
 
     /// The host keys that activate a group, in catalog order.
@@ -145,6 +146,16 @@ impl Catalog {
     }
 }
 
+/// The count a product is counted in (see `Catalog::count_pool`), from its catalog entry.
+pub fn pool_of(known: Option<&Known>, min_count: Option<u32>) -> String {
+    match known {
+        Some(p) if p.group.family == Family::Office => p.group.name.clone(),
+        Some(_) => "Windows".to_string(),
+        None if min_count == Some(25) => "Windows".to_string(),
+        None => "products not in the catalog".to_string(),
+    }
+}
+
 /// The embedded catalog. Its test keeps it valid; were it not, the catalog is empty.
 pub fn get() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -153,6 +164,7 @@ pub fn get() -> &'static Catalog {
             sources: BTreeMap::new(),
             host_keys: vec![],
             groups: vec![],
+            index: HashMap::new(),
         })
     })
 }

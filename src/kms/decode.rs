@@ -101,21 +101,18 @@ fn other_activation(event_id: u16, d: &[String]) -> Result<OtherActivation, Stri
             .join("; ")
     };
     if event_id == super::ids::AD_ACTIVATION {
-        let sku = first(d)?;
-        let act_id =
-            Guid::parse(sku).ok_or_else(|| format!("SKU id {:?} is not a GUID", sku.trim()))?;
         return Ok(OtherActivation {
             channel: ActivationChannel::Ad,
-            act_id: Some(act_id),
+            act_id: Some(guid(first(d)?, "SKU id")?),
             hresult: Hresult::S_OK,
             detail: detail(1),
         });
     }
-    let hr = first(d)?.trim();
     Ok(OtherActivation {
         channel: ActivationChannel::Avma,
         act_id: None,
-        hresult: hresult(hr.strip_prefix("hr=").unwrap_or(hr), "Returned hr")?,
+        // `Hresult::parse` takes the `hr=` form the message renders too.
+        hresult: hresult(first(d)?, "Returned hr")?,
         detail: detail(1),
     })
 }

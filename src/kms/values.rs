@@ -263,22 +263,23 @@ mod tests {
 /// lower-case first label (`PC02.contoso.com.` → `pc02`); IP addresses are kept whole.
 pub fn machine_id(name: &str) -> String {
     let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    let n = n.trim_start_matches('[').trim_end_matches(']');
-    if n.parse::<std::net::IpAddr>().is_ok() {
-        return n.to_string();
+    if let Some(ip) = ip_literal(&n) {
+        return ip.to_string();
     }
     n.split('.').next().unwrap_or_default().to_string()
+}
+
+/// The address of a name that is an IP address (IPv6 with or without brackets).
+fn ip_literal(name: &str) -> Option<&str> {
+    let n = name.trim_start_matches('[').trim_end_matches(']');
+    n.parse::<std::net::IpAddr>().is_ok().then_some(n)
 }
 
 /// The DNS domain of a machine name (`PC02.corp.contoso.com` → `corp.contoso.com`): where it looks
 /// up `_vlmcs._tcp`. None for a bare name or an IP address.
 pub fn machine_domain(name: &str) -> Option<String> {
     let n = domain_id(name);
-    if n.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<std::net::IpAddr>()
-        .is_ok()
-    {
+    if ip_literal(&n).is_some() {
         return None;
     }
     n.split_once('.')

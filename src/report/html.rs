@@ -145,14 +145,9 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
             esc(&model::names(s.names, verbose))
         );
     }
-    let per_rule: Vec<String> = p
-        .per_rule
-        .iter()
-        .map(|(r, n)| format!("{r} ×{n}"))
-        .collect();
-    let _ = write!(out, "<b>Findings</b>: {}", esc(&per_rule.join(", ")));
-    if let Some(s) = model::span(d.first_time.as_deref(), d.last_time.as_deref()) {
-        let _ = write!(out, "<br><b>When</b> (UTC): {}", esc(&s));
+    let _ = write!(out, "<b>Findings</b>: {}", esc(&p.per_rule_line));
+    if let Some(s) = &p.when {
+        let _ = write!(out, "<br><b>When</b> (UTC): {}", esc(s));
     }
     let _ = write!(
         out,

@@ -93,13 +93,8 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
             cell(&model::names(s.names, verbose))
         );
     }
-    let per_rule: Vec<String> = p
-        .per_rule
-        .iter()
-        .map(|(r, n)| format!("{r} ×{n}"))
-        .collect();
-    let _ = writeln!(out, "- **Findings**: {}", per_rule.join(", "));
-    if let Some(s) = model::span(d.first_time.as_deref(), d.last_time.as_deref()) {
+    let _ = writeln!(out, "- **Findings**: {}", p.per_rule_line);
+    if let Some(s) = &p.when {
         let _ = writeln!(out, "- **When** (UTC): {s}");
     }
     let _ = writeln!(out, "- **Id**: `{}`", d.id);

@@ -40,6 +40,10 @@ pub struct Problem<'a> {
     pub diagnosis: &'a Diagnosis,
     /// Its findings per rule, `(rule, count)`, the leading rule first.
     pub per_rule: Vec<(&'a str, usize)>,
+    /// `per_rule` as one line: "KMS-HOST-NOT-LOGGED ×4, KMS-NO-RESPONSE ×4".
+    pub per_rule_line: String,
+    /// First to last evidence time (UTC), when there is any.
+    pub when: Option<String>,
     /// The first evidence of its causes.
     pub evidence: Vec<&'a EvidenceItem>,
     /// Evidence items of its findings not shown.
@@ -191,7 +195,13 @@ fn problem<'a>(a: &'a Analysis, number: usize, d: &'a Diagnosis) -> Problem<'a> 
     Problem {
         number,
         diagnosis: d,
+        per_rule_line: per_rule
+            .iter()
+            .map(|(r, n)| format!("{r} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         per_rule,
+        when: span(d.first_time.as_deref(), d.last_time.as_deref()),
         evidence_more: total.saturating_sub(evidence.len()),
         evidence,
         subjects,
@@ -317,7 +327,7 @@ pub fn evidence_line(e: &EvidenceItem) -> String {
     format!("{}{record}{when}", e.source)
 }
 
-pub fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
+fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
     match (first, last) {
         (Some(f), Some(l)) if f == l => Some(f.to_string()),
         (Some(f), Some(l)) => Some(format!("{f} to {l}")),

@@ -171,18 +171,15 @@ fn problem(out: &mut String, p: &Problem, st: &Style, verbose: bool) {
             model::names(s.names, verbose)
         );
     }
-    let per_rule: Vec<String> = p
-        .per_rule
-        .iter()
-        .map(|(r, n)| format!("{r} ×{n}"))
-        .collect();
-    let when = model::span(d.first_time.as_deref(), d.last_time.as_deref())
+    let when = p
+        .when
+        .as_ref()
         .map(|s| format!(", {s}"))
         .unwrap_or_default();
     let _ = writeln!(
         out,
         "  Findings: {}{when} {}",
-        per_rule.join(", "),
+        p.per_rule_line,
         st.dim(&format!("[{}]", d.id))
     );
     if !p.evidence.is_empty() {
