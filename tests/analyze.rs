@@ -576,6 +576,12 @@ fn office_is_counted_apart_from_windows() {
         .find(|d| d.rules[0] == "KMS-INSUFFICIENT-COUNT")
         .unwrap();
     assert!(d.title.contains("to activate Office 2019"), "{}", d.title);
+    // The count chart draws Windows and Office as separate lines.
+    let chart = kmslens::report::charts::host_counts(&a).unwrap();
+    assert!(
+        chart.contains("kms01 (Office 2019)") && chart.contains("kms01 (Windows client OS)"),
+        "{chart}"
+    );
 }
 
 #[test]
@@ -660,6 +666,17 @@ fn slmgr_output_of_an_ad_activated_client_counts_it_as_such() {
     }
     let a = analyze(&[dir.path().to_path_buf()], &[]);
     assert_eq!(a.activation_channels().get("ad"), Some(&7));
+    let text = kmslens::report::text::render(
+        &kmslens::report::model::of(&a),
+        &kmslens::report::text::Options {
+            colour: false,
+            verbose: false,
+        },
+    );
+    assert!(
+        text.contains("7 activated through Active Directory"),
+        "{text}"
+    );
     let ao: Vec<_> = a
         .bundle
         .slmgr

@@ -256,6 +256,15 @@ fn a_2000_client_fleet_with_4_faults_gives_4_diagnoses_and_a_short_report() {
     let now = jiff::Timestamp::now();
     let html = kmslens::report::html::render(&report, now, false);
     assert!(html.len() < 1_000_000, "{} bytes of HTML", html.len());
+    // The count chart keeps only the points that draw something (a point per response was 676 KB).
+    let chart = kmslens::report::charts::host_counts(&a).unwrap();
+    assert!(chart.len() < 50_000, "{} bytes of count chart", chart.len());
+    // Past 60 logs the coverage lists the KMS host logs only; --verbose lists them all.
+    assert!(html.contains("client logs read without a problem"));
+    assert!(html.contains("Key Management Service"));
+    assert!(!html.contains("PC1999/Application"));
+    let all = kmslens::report::html::render(&report, now, true);
+    assert!(all.contains("PC1999/Application"));
     let md = kmslens::report::markdown::render(&report, now, false);
     assert!(md.len() < 1_000_000, "{} bytes of Markdown", md.len());
     // Every diagnosis names all its machines in JSON.
