@@ -146,6 +146,14 @@ fn samples_open_with_one_diagnosis_per_injected_fault() {
         text.contains("the clocks of these clients are wrong"),
         "{text}"
     );
+    // A rule's findings point to the problems they belong to, instead of repeating the remedies.
+    assert!(text.contains("What to do: see problem 4"), "{text}");
+    assert!(
+        text.contains("these follow from problems 1, 2, 3; fix them first"),
+        "{text}"
+    );
+    // No noise about rules that cannot fire on this bundle anyway.
+    assert!(!text.contains("Not checked"), "{text}");
 }
 
 #[test]

@@ -265,8 +265,9 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
     } else if !g.problems.is_empty() {
         let _ = write!(
             out,
-            "<p><b>What to do.</b> These follow from {}: fix that first.</p>",
-            refs(&g.problems)
+            "<p><b>What to do.</b> These follow from {}: fix {} first.</p>",
+            refs(&g.problems),
+            model::them(&g.problems)
         );
     }
     if verbose && !g.remediation.is_empty() {

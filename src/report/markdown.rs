@@ -181,8 +181,9 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
     } else if !g.problems.is_empty() {
         let _ = writeln!(
             out,
-            "\n**What to do.** These follow from {}: fix that first.",
-            model::problem_refs(&g.problems)
+            "\n**What to do.** These follow from {}: fix {} first.",
+            model::problem_refs(&g.problems),
+            model::them(&g.problems)
         );
     }
     if verbose && !g.remediation.is_empty() {

@@ -273,6 +273,11 @@ pub fn problem_refs_with(numbers: &[usize], number: impl Fn(usize) -> String) ->
     format!("{noun} {}", n.join(", "))
 }
 
+/// "it" for one problem, "them" for several (what to fix first).
+pub fn them(numbers: &[usize]) -> &'static str {
+    if numbers.len() == 1 { "it" } else { "them" }
+}
+
 pub fn problem_refs(numbers: &[usize]) -> String {
     problem_refs_with(numbers, |n| n.to_string())
 }

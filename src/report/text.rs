@@ -244,8 +244,9 @@ fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, verbose: bool) {
     } else if !g.leads && !g.problems.is_empty() && !verbose {
         let _ = writeln!(
             out,
-            "  What to do: these follow from {}; fix that first",
-            model::problem_refs(&g.problems)
+            "  What to do: these follow from {}; fix {} first",
+            model::problem_refs(&g.problems),
+            model::them(&g.problems)
         );
     } else if !g.remediation.is_empty() {
         let _ = writeln!(out, "  What to do:");

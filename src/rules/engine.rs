@@ -29,7 +29,9 @@ pub fn missing_reason(table: &str) -> &'static str {
         "expected_hosts" => "no --expected-host given",
         "slmgr" => "no slmgr /dlv output in the bundle",
         "host_logs" => "no KMS host log (\"Key Management Service\") in the bundle",
-        "spp_errors" => "no activation error events (8198, 8200, 8208, 8233) in the bundle",
+        "spp_errors" => {
+            "no activation error events (8198, 8200, 8208, 8213, 8215, 8233) in the bundle"
+        }
         _ => "a table it needs is empty",
     }
 }
