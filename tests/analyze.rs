@@ -514,6 +514,19 @@ fn failed_active_directory_activation_is_reported_until_it_succeeds() {
 }
 
 #[test]
+fn ad_activation_is_read_from_a_text_rendering_too() {
+    // Event Viewer "Copy details as text" of a 12308: only the sentence is there.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("PC3 application.txt"),
+        "Log Name:      Application\r\nSource:        Microsoft-Windows-Security-SPP\r\nDate:          10/1/2026 9:00:00 AM\r\nEvent ID:      12308\r\nComputer:      PC3.contoso.com\r\nDescription:\r\nActivation succeeded using Active Directory (SKU 73111121-5638-40f6-bc11-f1d7b0d64300, activation object CN=ao,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com).\r\n",
+    )
+    .unwrap();
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(a.activation_channels().get("ad"), Some(&1));
+}
+
+#[test]
 fn office_is_counted_apart_from_windows() {
     // Three machines: Windows activated (count 30), Office 2019 refused for want of count (3 of 5).
     let dir = tempfile::tempdir().unwrap();

@@ -643,6 +643,10 @@ fn products_and_activation_ids_are_named_from_the_catalog() {
         list.contains("fbdb3e18-a8ef-4fb3-9183-dffd60bd0984  Office LTSC Professional Plus 2021")
     );
     assert!(list.contains("Windows Server 2016 (Windows Server, count needed: 5"));
+    assert!(list.contains("c052f164-cdf6-409a-a0cb-853ba0f0f55a  Windows Server 2025 Datacenter"));
+    assert!(
+        list.contains("8d368fc1-9470-4be2-8d66-90e836cbb051  Office LTSC Professional Plus 2024")
+    );
     // explain takes an activation id too, in any case and with braces.
     let out = kmslens()
         .args(["explain", "{8C1C5410-9F39-4805-8C9D-63A07706358F}"])
@@ -652,7 +656,9 @@ fn products_and_activation_ids_are_named_from_the_catalog() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("Product:       Windows Server 2016 Standard")
-            && text.contains("Host keys:     Windows Server 2019; Windows Server 2016"),
+            && text.contains(
+                "Host keys:     Windows Server 2025; Windows Server 2019; Windows Server 2016"
+            ),
         "{text}"
     );
     let out = kmslens()

@@ -168,6 +168,12 @@ fn payload(event_id: u16, description: &[&str]) -> Vec<String> {
         ids::CLIENT_REQUEST | ids::CLIENT_RESPONSE | ids::HOST_REQUEST => {
             info.into_iter().collect()
         }
+        // 12308: the SKU id and the activation object's DN read the same in every UI language.
+        ids::AD_ACTIVATION => vec![
+            first_guid(&message).unwrap_or_default(),
+            String::new(),
+            distinguished_name(&message).unwrap_or(message.clone()),
+        ],
         _ => {
             // 8198, 8200, 8208 carry `hr=0x…` in the sentence.
             let hr = message
@@ -179,6 +185,34 @@ fn payload(event_id: u16, description: &[&str]) -> Vec<String> {
                 .collect()
         }
     }
+}
+
+/// The first GUID in a sentence, braces and punctuation around it dropped.
+fn first_guid(message: &str) -> Option<String> {
+    message
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find(|w| {
+            w.len() == 36
+                && w.char_indices().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                })
+        })
+        .map(str::to_string)
+}
+
+/// The LDAP distinguished name in a sentence: from its first `CN=` to the end of its last `DC=`
+/// component (its `CN=` parts hold spaces: `CN=Activation Objects`).
+fn distinguished_name(message: &str) -> Option<String> {
+    let dn = &message[message.find("CN=")?..];
+    let last_dc = dn.rfind("DC=")?;
+    let end = dn[last_dc..]
+        .find(|c: char| c.is_whitespace() || c == ')')
+        .map_or(dn.len(), |e| last_dc + e);
+    Some(dn[..end].trim_end_matches(['.', ',']).to_string())
 }
 
 #[cfg(test)]
@@ -204,6 +238,20 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(
             e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, azkms.core.windows.net:1688")
+        );
+    }
+
+    #[test]
+    fn ad_activation_takes_the_sku_and_the_activation_object_from_the_sentence() {
+        let t = "Log Name: Application\nSource: Microsoft-Windows-Security-SPP\nEvent ID: 12308\nComputer: PC7.contoso.com\nDescription:\nActivation succeeded using Active Directory (SKU {73111121-5638-40F6-BC11-F1D7B0D64300}, activation object CN=br549-999-607319-0,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com).\n";
+        let e = parse(t);
+        assert_eq!(
+            e[0].raw.data,
+            [
+                "73111121-5638-40F6-BC11-F1D7B0D64300",
+                "",
+                "CN=br549-999-607319-0,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com"
+            ]
         );
     }
 

@@ -187,7 +187,32 @@ mod tests {
             .product("8c1c5410-9f39-4805-8c9d-63a07706358f")
             .unwrap();
         let keys = get().host_keys_for(&server.group.id);
-        assert_eq!(keys, ["Windows Server 2019", "Windows Server 2016"]);
+        assert_eq!(
+            keys,
+            [
+                "Windows Server 2025",
+                "Windows Server 2019",
+                "Windows Server 2016"
+            ]
+        );
+        // The newest products, with the counted ids Microsoft's licence files give.
+        let dc = get()
+            .product("c052f164-cdf6-409a-a0cb-853ba0f0f55a")
+            .unwrap();
+        assert_eq!(dc.name, "Windows Server 2025 Datacenter");
+        assert_eq!(dc.group.kms_id, "907f1f65-adcd-4a2e-95bc-4bf500bc6e58");
+        let ws2022 = get()
+            .product("ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03")
+            .unwrap();
+        assert_eq!(
+            get().host_keys_for(&ws2022.group.id),
+            ["Windows Server 2025"]
+        );
+        let office = get()
+            .product("8d368fc1-9470-4be2-8d66-90e836cbb051")
+            .unwrap();
+        assert_eq!(office.group.family, Family::Office);
+        assert_eq!(get().host_keys_for(&office.group.id), ["Office LTSC 2024"]);
         assert!(
             get()
                 .product("2c060131-0e43-4e01-adc1-cf5ad1100da8")
