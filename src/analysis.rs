@@ -37,11 +37,21 @@ pub struct Analysis {
 
 pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
     let bundle = ingest::ingest(req.paths, &req.ingest, progress);
-    let attempts = correlate::correlate(&bundle, &req.params);
-    let tables = tables::build(&bundle, &attempts, &req.params, &req.expected_hosts)
+    run_on(bundle, req.rules, req.params, req.expected_hosts)
+}
+
+/// The analysis of a bundle already read (see `ingest::ingest_bytes`).
+pub fn run_on(
+    bundle: Ingested,
+    rules: &[Rule],
+    params: Params,
+    expected_hosts: Vec<String>,
+) -> Result<Analysis, String> {
+    let attempts = correlate::correlate(&bundle, &params);
+    let tables = tables::build(&bundle, &attempts, &params, &expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
-    let out = engine::run(req.rules, &tables);
-    let diagnoses = diagnose::diagnose(&out.findings, req.rules);
+    let out = engine::run(rules, &tables);
+    let diagnoses = diagnose::diagnose(&out.findings, rules);
     Ok(Analysis {
         bundle,
         attempts,
@@ -49,8 +59,8 @@ pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
         diagnoses,
         not_checked: out.not_checked,
         rule_errors: out.errors,
-        params: req.params,
-        expected_hosts: req.expected_hosts,
+        params,
+        expected_hosts,
     })
 }
 
@@ -123,5 +133,27 @@ impl Analysis {
             self.bundle.events.first()?.time,
             self.bundle.events.last()?.time,
         ))
+    }
+
+    /// What keeps this analysis from covering the whole bundle: inputs that could not be read or
+    /// were read in part, and rules that could not run. Empty when complete (`--strict`).
+    pub fn gaps(&self) -> Vec<String> {
+        use crate::ingest::report::Status;
+        let mut out = Vec::new();
+        for s in &self.bundle.sources {
+            match &s.status {
+                Status::Unreadable(reason) => out.push(format!("{}: not read: {reason}", s.source)),
+                Status::Read if s.tally.lost.total() > 0 => {
+                    out.push(format!("{}: {}", s.source, s.tally.lost))
+                }
+                _ => {}
+            }
+        }
+        out.extend(
+            self.rule_errors
+                .iter()
+                .map(|e| format!("rule not run: {e}")),
+        );
+        out
     }
 }

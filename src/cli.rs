@@ -35,7 +35,8 @@ pub enum Command {
     /// Analyse the bundle: correlate requests, responses and host records, run the rules, report.
     ///
     /// Exit code: 0 when no finding is at or above --fail-on, 1 when one is, 2 on usage or fatal
-    /// errors (nothing readable, bad --set).
+    /// errors (nothing readable, bad --set), 3 with --strict when the analysis is incomplete
+    /// (an input unreadable, damaged or timed out, or a rule that could not run); 3 wins over 1.
     Analyze(AnalyzeArgs),
     /// List, show or check rules.
     #[command(subcommand)]
@@ -155,9 +156,37 @@ pub struct AnalyzeArgs {
     /// List every finding with its evidence, and every machine of a problem (text, md, html).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Exit 3 when the analysis is incomplete: an input unreadable, damaged or timed out, or a
+    /// rule that could not run (for CI jobs that must not pass on half a bundle).
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How the bundle is read; shared by `events` and `analyze`.
+#[derive(clap::Args, Debug)]
+pub struct ReadArgs {
+    /// Abandon a source still being read after SECS seconds (a parser stuck on a crafted file),
+    /// name it, and analyse the rest; 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value_t = ingest::DEFAULT_SOURCE_TIMEOUT_SECS)]
+    pub source_timeout: u64,
     /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
     #[arg(long, hide = true)]
     pub full_parse: bool,
+}
+
+impl ReadArgs {
+    fn options(&self) -> IngestOptions {
+        IngestOptions {
+            evtx: EvtxOptions {
+                prefilter: !self.full_parse,
+            },
+            source_timeout: (self.source_timeout > 0)
+                .then(|| std::time::Duration::from_secs(self.source_timeout)),
+            ..IngestOptions::default()
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -177,13 +206,18 @@ pub struct EventsArgs {
     /// List every source in the summary (a bundle of more than 60 lists only those with problems).
     #[arg(long, short)]
     pub verbose: bool,
-    /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
-    #[arg(long, hide = true)]
-    pub full_parse: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 pub fn run() -> ExitCode {
+    messages::install_panic_hook();
     let cli = Cli::parse();
+    // A bug met on some input ends the run with one line (the hook) and exit code 2.
+    std::panic::catch_unwind(|| command(cli)).unwrap_or(ExitCode::from(2))
+}
+
+fn command(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Events(args) => events(args),
         Command::Analyze(args) => analyze(args),
@@ -209,12 +243,7 @@ fn progress_bar() -> ProgressBar {
 }
 
 fn events(args: EventsArgs) -> ExitCode {
-    let opts = IngestOptions {
-        evtx: EvtxOptions {
-            prefilter: !args.full_parse,
-        },
-        ..IngestOptions::default()
-    };
+    let opts = args.read.options();
     let pb = progress_bar();
     let bundle = ingest::ingest(&args.paths, &opts, &pb);
     pb.finish_and_clear();
@@ -226,10 +255,10 @@ fn events(args: EventsArgs) -> ExitCode {
             .flat_map(|s| s.tally.diagnostics.iter()),
     );
     if !args.quiet {
-        eprint!("{}", summary::render(&bundle.sources, args.verbose));
+        messages::eprint_line(summary::render(&bundle.sources, args.verbose).trim_end());
     }
     if !bundle.any_log_read() {
-        eprintln!("kmslens: error: no event log could be read from the given paths (see above)");
+        messages::error("no event log could be read from the given paths (see above)");
         return ExitCode::from(2);
     }
     let written = match &args.output {
@@ -252,8 +281,7 @@ fn events(args: EventsArgs) -> ExitCode {
                 .output
                 .as_ref()
                 .map_or("stdout".to_string(), |p| p.display().to_string());
-            eprintln!("kmslens: error: cannot write {target}: {e}");
-            let _ = std::io::stderr().flush();
+            messages::error(format_args!("cannot write {target}: {e}"));
             ExitCode::from(2)
         }
     }
@@ -278,7 +306,7 @@ fn emit(output: Option<&PathBuf>, text: &str) -> Result<(), String> {
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("kmslens: error: {msg}");
+    messages::error(msg);
     ExitCode::from(2)
 }
 
@@ -289,14 +317,9 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     };
     let (rules, rule_errors) = rules::load(&args.rules);
     for e in &rule_errors {
-        eprintln!("kmslens: error: {e} (rule skipped; the others still run)");
+        messages::error(format_args!("{e} (rule skipped; the others still run)"));
     }
-    let opts = IngestOptions {
-        evtx: EvtxOptions {
-            prefilter: !args.full_parse,
-        },
-        ..IngestOptions::default()
-    };
+    let opts = args.read.options();
     let pb = progress_bar();
     let req = analysis::Request {
         paths: &args.paths,
@@ -343,6 +366,26 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if let Err(e) = emit(args.output.as_ref(), &rendered) {
         return fatal(e);
     }
+    if args.strict {
+        let gaps = a.gaps();
+        if !gaps.is_empty() {
+            messages::error(format_args!(
+                "--strict: the analysis is incomplete ({} {}): exit code 3",
+                gaps.len(),
+                if gaps.len() == 1 { "gap" } else { "gaps" }
+            ));
+            for g in gaps.iter().take(10) {
+                messages::eprint_line(format_args!("  {g}"));
+            }
+            if gaps.len() > 10 {
+                messages::eprint_line(format_args!(
+                    "  ... and {} more (see above)",
+                    gaps.len() - 10
+                ));
+            }
+            return ExitCode::from(3);
+        }
+    }
     let failing = args
         .fail_on
         .threshold()
@@ -386,7 +429,7 @@ fn rules_list(dirs: &[PathBuf]) -> ExitCode {
         return fatal(e);
     }
     for e in &errors {
-        eprintln!("kmslens: error: {e}");
+        messages::error(e);
     }
     if errors.is_empty() {
         ExitCode::SUCCESS
@@ -447,17 +490,17 @@ fn rules_check(dir: &std::path::Path) -> ExitCode {
             fatal(format!("{}: no .toml rule files", dir.display()))
         }
         Ok(results) => {
-            let mut bad = 0;
+            let mut out = String::new();
             for r in &results {
                 match r {
-                    Ok(rule) => println!("ok    {} ({})", rule.origin, rule.id),
-                    Err(e) => {
-                        bad += 1;
-                        println!("FAIL  {}: {}", e.file, e.error);
-                    }
+                    Ok(rule) => out.push_str(&format!("ok    {} ({})\n", rule.origin, rule.id)),
+                    Err(e) => out.push_str(&format!("FAIL  {}: {}\n", e.file, e.error)),
                 }
             }
-            if bad == 0 {
+            if let Err(e) = emit(None, &out) {
+                return fatal(e);
+            }
+            if results.iter().all(Result::is_ok) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)
@@ -485,14 +528,14 @@ fn simulate(args: SimulateArgs) -> ExitCode {
     };
     match crate::simulate::simulate(&cfg, &args.out) {
         Ok(w) => {
-            eprintln!(
+            messages::eprint_line(format_args!(
                 "kmslens: wrote {} files ({} events, {:.1} MB) and ground-truth.json ({} expected findings) to {}",
                 w.files,
                 w.events,
                 w.bytes as f64 / 1e6,
                 w.truth.len(),
                 args.out.display()
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => fatal(format!(

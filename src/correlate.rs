@@ -194,9 +194,10 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
             let host = host.map(|(he, h)| {
                 // The client time the request carries, in UTC: less the client's own offset
                 // between that time and its event times (its time zone, if it writes local time).
-                let skew = h.client_time.map(|ct| {
-                    let utc = ct - SignedDuration::from_secs(offset);
-                    he.time.duration_since(utc).as_secs_f64() / 60.0
+                // Checked: a crafted time at the end of the calendar has no UTC, not a panic.
+                let skew = h.client_time.and_then(|ct| {
+                    let utc = ct.checked_sub(SignedDuration::from_secs(offset)).ok()?;
+                    Some(he.time.duration_since(utc).as_secs_f64() / 60.0)
                 });
                 (
                     Evidence::of(he),

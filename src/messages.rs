@@ -108,6 +108,65 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     one_line(&s)
 }
 
+/// Writes one line to stderr. A closed stderr (`kmslens ... 2>&1 | head`) ends the message, not
+/// the run: `eprintln!` would panic on it.
+pub fn eprint_line(line: impl fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// `kmslens: error: {msg}` on stderr.
+pub fn error(msg: impl fmt::Display) {
+    eprint_line(format_args!("kmslens: error: {msg}"));
+}
+
+thread_local! {
+    /// Set while a source is read under `catch_unwind`: its panic becomes that source's
+    /// diagnostic, so the hook stays quiet.
+    static CAUGHT_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with panics on this thread reported by the caller (see `install_panic_hook`).
+pub fn with_caught_panics<T>(
+    f: impl FnOnce() -> T + std::panic::UnwindSafe,
+) -> std::thread::Result<T> {
+    let was = CAUGHT_HERE.with(|c| c.replace(true));
+    let out = std::panic::catch_unwind(f);
+    CAUGHT_HERE.with(|c| c.set(was));
+    out
+}
+
+/// The text of a panic payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic")
+}
+
+/// One line per panic instead of Rust's backtrace dump; none for panics a source read catches.
+/// `RUST_BACKTRACE=1` keeps the default report, for a bug report.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if CAUGHT_HERE.with(|c| c.get()) {
+            return;
+        }
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            return default(info);
+        }
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        error(format_args!(
+            "internal error: {}{place}; please report it (RUST_BACKTRACE=1 shows where)",
+            panic_text(info.payload())
+        ));
+    }));
+}
+
 /// Most diagnostics printed per source; the rest are counted.
 pub const MAX_PRINTED_PER_SOURCE: usize = 10;
 
@@ -118,9 +177,9 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     let mut hidden = 0usize;
     let flush = |src: Option<&str>, hidden: usize| {
         if let (Some(src), true) = (src, hidden > 0) {
-            eprintln!(
+            eprint_line(format_args!(
                 "kmslens: note: {src}: {hidden} more problems not shown (`kmslens analyze --format json` lists them all)"
-            );
+            ));
         }
     };
     for d in diags {
@@ -131,7 +190,7 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
             hidden = 0;
         }
         if shown < MAX_PRINTED_PER_SOURCE {
-            eprintln!("kmslens: {d}");
+            eprint_line(format_args!("kmslens: {d}"));
             shown += 1;
         } else {
             hidden += 1;

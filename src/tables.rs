@@ -533,7 +533,7 @@ pub fn build(
         .iter()
         .map(|r| {
             let note = match &r.status {
-                Status::Read if r.is_damaged() => format!("{} damaged", r.tally.damaged),
+                Status::Read if r.is_damaged() => format!("read in part: {}", r.tally.lost),
                 Status::Read => String::new(),
                 Status::Skipped(why) => format!("skipped: {why}"),
                 Status::Unreadable(why) => format!("unreadable: {why}"),
@@ -547,7 +547,7 @@ pub fn build(
                 i(r.tally.kms_events as i64),
                 Val::T(r.tally.first_time),
                 Val::T(r.tally.last_time),
-                i(r.tally.damaged as i64),
+                i(r.tally.lost.total() as i64),
                 s(note),
             ]
         })

@@ -241,22 +241,6 @@ fn a_large_fleet_with_many_faults() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-/// Writes one machine's events as a wevtutil stream.
-fn write_events(dir: &std::path::Path, name: &str, events: &[(u16, &str, &str, &str, &str)]) {
-    let body: String = events
-        .iter()
-        .enumerate()
-        .map(|(k, (id, channel, computer, time, data))| {
-            let data: String = data.split('|').map(|d| format!("<Data>{d}</Data>")).collect();
-            format!(
-                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n",
-                k + 1
-            )
-        })
-        .collect();
-    std::fs::write(dir.join(name), body).unwrap();
-}
-
 #[test]
 fn clients_writing_local_time_in_their_requests_are_not_clock_skew() {
     // Two clients whose Info times are local (UTC+2 and UTC-8) and one whose clock is 5 hours off.

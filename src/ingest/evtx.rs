@@ -2,7 +2,7 @@
 //! chunks parsed in parallel. A chunk none of whose bytes name a licensing provider or the KMS
 //! log is not parsed: only its record headers are walked for counts and times.
 
-use super::report::{SourceReport, Tally};
+use super::report::{Loss, SourceReport, Tally};
 use super::xml::EventXmlReader;
 use crate::kms::ids;
 use crate::messages::{Location, Severity, error_chain};
@@ -90,12 +90,13 @@ pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) 
                     format!("{} zero bytes after the last whole chunk", rest.len()),
                 );
             } else {
-                report.damage(Some(Location::Offset(offset)), format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()));
+                report.damage(Loss::Truncated, Some(Location::Offset(offset)), format!("file ends inside a chunk ({} of 65536 bytes present): truncated copy, records of that chunk lost", rest.len()));
             }
             break;
         }
         if let Some(e) = read_error {
             report.damage(
+                Loss::Truncated,
                 Some(Location::Offset(offset)),
                 format!("read failed, rest of the file lost: {e}"),
             );
@@ -115,6 +116,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
     }
     if let Err(e) = EvtxChunkHeader::from_bytes(data) {
         out.damage(
+            Loss::Chunk,
             label,
             at,
             format!("unreadable chunk, its records are lost: {e}"),
@@ -122,7 +124,9 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         return out;
     }
     if !checksums_match(data) {
-        out.damage(label, at, "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse");
+        out.damage(
+                Loss::Chunk,
+                label, at, "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse");
     }
     let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(data).is_some());
     if !relevant {
@@ -144,6 +148,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         Ok(c) => c,
         Err(e) => {
             out.damage(
+                Loss::Chunk,
                 label,
                 at,
                 format!(
@@ -159,6 +164,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         Ok(p) => p,
         Err(e) => {
             out.damage(
+                Loss::Chunk,
                 label,
                 at,
                 format!("chunk does not parse: {}", error_chain(&e)),
@@ -173,6 +179,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             Ok(r) => r,
             Err(e) => {
                 out.damage(
+                    Loss::Record,
                     label,
                     at,
                     format!("damaged record skipped: {}", error_chain(&e)),
@@ -211,6 +218,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
                 Some(Err(p)) => {
                     see_header_time(&mut out, ts);
                     out.damage(
+                        Loss::Record,
                         label,
                         record,
                         format!("rendered record is not readable XML: {}", p.message),
@@ -221,6 +229,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             Err(e) => {
                 see_header_time(&mut out, ts);
                 out.damage(
+                    Loss::Record,
                     label,
                     record,
                     format!("record does not render: {}", error_chain(&e)),
@@ -325,6 +334,7 @@ fn walk_headers(data: &[u8], label: &str, number: u64, out: &mut Tally) {
                     break;
                 }
                 out.damage(
+                    Loss::Record,
                     label,
                     Some(Location::Chunk(number)),
                     format!("damaged record header at chunk offset {pos:#x}: record lost"),

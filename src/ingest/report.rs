@@ -21,8 +21,78 @@ pub struct Tally {
     pub diagnostics: Vec<Diagnostic>,
     /// Products read from `slmgr /dlv` output.
     pub slmgr: Vec<SlmgrRecord>,
-    /// Damaged chunks, records and truncations.
-    pub damaged: u64,
+    /// What was lost: damaged chunks, records, truncations.
+    pub lost: Losses,
+}
+
+/// One kind of loss in a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// An EVTX chunk that is damaged or unreadable: some or all of its records are lost.
+    Chunk,
+    /// One record (EVTX or exported XML) that could not be read.
+    Record,
+    /// The file or stream ends early (truncated copy, read error): the rest is lost.
+    Truncated,
+    /// A damaged archive: entries past the damage may be lost.
+    Archive,
+}
+
+/// Losses of a source, by kind; the JSON report carries them so a CI job can decide.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Losses {
+    pub chunks: u64,
+    pub records: u64,
+    pub truncated: u64,
+    pub archives: u64,
+}
+
+impl Losses {
+    pub fn add(&mut self, loss: Loss) {
+        match loss {
+            Loss::Chunk => self.chunks += 1,
+            Loss::Record => self.records += 1,
+            Loss::Truncated => self.truncated += 1,
+            Loss::Archive => self.archives += 1,
+        }
+    }
+
+    pub fn merge(&mut self, o: Losses) {
+        self.chunks += o.chunks;
+        self.records += o.records;
+        self.truncated += o.truncated;
+        self.archives += o.archives;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.chunks + self.records + self.truncated + self.archives
+    }
+}
+
+/// "2 damaged chunks, 1 unreadable record, cut short".
+impl std::fmt::Display for Losses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        if self.chunks > 0 {
+            parts.push(plural(self.chunks, "damaged chunk", "damaged chunks"));
+        }
+        if self.records > 0 {
+            parts.push(plural(
+                self.records,
+                "unreadable record",
+                "unreadable records",
+            ));
+        }
+        if self.truncated > 0 {
+            parts.push("cut short".to_string());
+        }
+        if self.archives > 0 {
+            parts.push("damaged archive".to_string());
+        }
+        f.write_str(&parts.join(", "))
+    }
 }
 
 impl Tally {
@@ -73,12 +143,18 @@ impl Tally {
         self.kms_events += other.kms_events;
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
-        self.damaged += other.damaged;
+        self.lost.merge(other.lost);
     }
 
     /// Part of the source is lost: counted as damage, with a warning saying what.
-    pub fn damage(&mut self, source: &str, at: Option<Location>, msg: impl Into<String>) {
-        self.damaged += 1;
+    pub fn damage(
+        &mut self,
+        loss: Loss,
+        source: &str,
+        at: Option<Location>,
+        msg: impl Into<String>,
+    ) {
+        self.lost.add(loss);
         self.diag(source, Severity::Warning, at, msg);
     }
 
@@ -141,9 +217,9 @@ impl SourceReport {
     }
 
     /// Part of the source is lost: counted as damage, with a warning saying what.
-    pub fn damage(&mut self, at: Option<Location>, msg: impl Into<String>) {
+    pub fn damage(&mut self, loss: Loss, at: Option<Location>, msg: impl Into<String>) {
         let src = self.source.clone();
-        self.tally.damage(&src, at, msg);
+        self.tally.damage(loss, &src, at, msg);
     }
 
     /// The whole source is lost: say why, once.
@@ -157,6 +233,6 @@ impl SourceReport {
     }
 
     pub fn is_damaged(&self) -> bool {
-        self.tally.damaged > 0 || matches!(self.status, Status::Unreadable(_))
+        self.tally.lost.total() > 0 || matches!(self.status, Status::Unreadable(_))
     }
 }

@@ -52,6 +52,12 @@ pub struct EventXmlReader<R: BufRead> {
 /// Most consecutive XML errors tolerated in one file before the rest of it is given up.
 const MAX_ERRORS: usize = 20;
 
+/// Bounds on one `<Event>`, far above anything Windows writes (a KMS Info string is ~200 bytes,
+/// an event has at most a few dozen `<Data>`): memory per record stays bounded on crafted input.
+const MAX_FIELD_BYTES: usize = 64 << 10;
+const MAX_DATA_VALUES: usize = 1024;
+const MAX_DEPTH: usize = 256;
+
 impl<R: BufRead> EventXmlReader<R> {
     pub fn new(inner: R) -> Self {
         let mut reader = Reader::from_reader(inner);
@@ -77,6 +83,10 @@ impl<R: BufRead> EventXmlReader<R> {
         let mut cur = self.cur.take();
         loop {
             self.buf.clear();
+            // One huge text node grew the buffer: do not keep that for the rest of the file.
+            if self.buf.capacity() > 1 << 20 {
+                self.buf = Vec::with_capacity(4096);
+            }
             let ev = match self.reader.read_event_into(&mut self.buf) {
                 Ok(ev) => ev,
                 Err(e) => {
@@ -216,6 +226,10 @@ struct Partial {
     record_id: Option<String>,
     time: Option<String>,
     qualifiers: Option<String>,
+    /// Elements nested past `MAX_DEPTH`, counted instead of kept.
+    too_deep: usize,
+    /// What made this event larger than the bounds, if anything.
+    oversize: Option<&'static str>,
 }
 
 impl Partial {
@@ -224,6 +238,11 @@ impl Partial {
     }
 
     fn start(&mut self, name: &str, e: &BytesStart) {
+        if self.too_deep > 0 || self.scopes.len() >= MAX_DEPTH {
+            self.too_deep += 1;
+            self.oversize = Some("elements nested deeper than 256 levels");
+            return;
+        }
         let scope = self.scope();
         let next = match (scope, name) {
             (Some(Scope::Skipped), _) => Scope::Skipped,
@@ -254,7 +273,7 @@ impl Partial {
                 self.system_element(name, e);
                 self.field = None;
             }
-            (Some(Scope::EventData), "Data") => self.ev.data.push(String::new()),
+            (Some(Scope::EventData), "Data") => self.push_data(String::new()),
             (Some(Scope::EventData), "Binary") => self.ev.has_binary = true,
             _ => {}
         }
@@ -287,11 +306,27 @@ impl Partial {
 
     fn text(&mut self, t: &str) {
         if self.field.is_some() {
+            if self.text.len() + t.len() > MAX_FIELD_BYTES {
+                self.oversize = Some("a field longer than 64 KiB");
+                return;
+            }
             self.text.push_str(t);
         }
     }
 
+    fn push_data(&mut self, value: String) {
+        if self.ev.data.len() >= MAX_DATA_VALUES {
+            self.oversize = Some("more than 1024 <Data> values");
+            return;
+        }
+        self.ev.data.push(value);
+    }
+
     fn end(&mut self, _name: &str) {
+        if self.too_deep > 0 {
+            self.too_deep -= 1;
+            return;
+        }
         self.scopes.pop();
         if let Some(f) = self.field.take() {
             let text = std::mem::take(&mut self.text);
@@ -300,13 +335,18 @@ impl Partial {
                 Field::RecordId => self.record_id = Some(text),
                 Field::Channel => self.ev.channel = text.trim().to_string(),
                 Field::Computer => self.ev.computer = text.trim().to_string(),
-                Field::Data => self.ev.data.push(text),
+                Field::Data => self.push_data(text),
                 Field::Binary => {}
             }
         }
     }
 
     fn finish(mut self) -> Result<RawEvent, String> {
+        if let Some(what) = self.oversize {
+            return Err(format!(
+                "event with {what}: not an event as Windows writes it, skipped"
+            ));
+        }
         let problem = |m: String| m;
         let id = self.event_id.as_deref().map(str::trim).unwrap_or_default();
         let id: u32 = id

@@ -1,52 +1,34 @@
 //! Thresholds and timings of KMS activation (§8), as the default `params` of an analysis.
 //! Every value can be overridden with `--set NAME=VALUE`.
 
-/// (name, default, meaning)
-pub const DEFAULTS: [(&str, f64, &str); 9] = [
+/// (name, default, meaning). Only what the analysis itself assumes: the counts a product needs and
+/// the clients' retry and renewal intervals are not parameters, because every 12288 carries its
+/// minimum count and every 12289 its intervals.
+pub const DEFAULTS: [(&str, f64, &str); 5] = [
     (
         "skew_minutes",
         240.0,
-        "largest client/host clock difference KMS accepts (4 hours, UTC)",
+        "largest client/host clock difference KMS accepts (4 hours, UTC); KMS-CLOCK-SKEW",
     ),
     (
         "response_window_minutes",
         10.0,
-        "a 12289 later than this after its 12288 is not its response",
+        "a 12289 later than this after its 12288 is not its response (correlation)",
     ),
     (
         "match_window_minutes",
         10.0,
-        "a host 12290 this far from the client's 12288 can still be the same request",
+        "a host 12290 this far from the client's 12288 can still be the same request (correlation, KMS-LOG-COVERAGE)",
     ),
     (
         "client_time_match_minutes",
         2.0,
-        "12288 and 12290 of one request carry the same client time (minute precision)",
-    ),
-    (
-        "threshold_client_os",
-        25.0,
-        "count a Windows client OS needs to activate",
-    ),
-    (
-        "threshold_server_office",
-        5.0,
-        "count Windows Server and Office need to activate",
+        "12288 and 12290 of one request carry the same client time, to this precision (correlation)",
     ),
     (
         "count_window_days",
         30.0,
-        "a host counts the clients of the last 30 days",
-    ),
-    (
-        "activation_interval_minutes",
-        120.0,
-        "retry interval of a client that is not activated",
-    ),
-    (
-        "renewal_interval_minutes",
-        10080.0,
-        "renewal interval of an activated client",
+        "a host counts the machines of its last 30 days: KMS-SPLIT-COUNT counts the fleet over this window",
     ),
 ];
 
@@ -79,6 +61,11 @@ impl Params {
                 .trim()
                 .parse()
                 .map_err(|_| format!("--set {o}: {value:?} is not a number"))?;
+            if !value.is_finite() || value < 0.0 {
+                return Err(format!(
+                    "--set {o}: the value must be a number of 0 or more"
+                ));
+            }
             let slot = p
                 .values
                 .iter_mut()
@@ -116,7 +103,15 @@ mod tests {
     fn overrides_are_checked() {
         let p = Params::with_overrides(&["skew_minutes=60".into()]).unwrap();
         assert_eq!(p.get("skew_minutes"), 60.0);
-        assert_eq!(p.get("threshold_client_os"), 25.0);
+        assert_eq!(p.get("count_window_days"), 30.0);
+        for bad in ["skew_minutes=-1", "skew_minutes=NaN", "skew_minutes=inf"] {
+            assert!(
+                Params::with_overrides(&[bad.into()])
+                    .unwrap_err()
+                    .contains("0 or more"),
+                "{bad}"
+            );
+        }
         assert!(
             Params::with_overrides(&["nope=1".into()])
                 .unwrap_err()

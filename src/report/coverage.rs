@@ -53,7 +53,7 @@ pub fn of(a: &Analysis) -> Coverage {
         match &s.status {
             Status::Read => {
                 k.read += 1;
-                if s.tally.damaged > 0 {
+                if s.tally.lost.total() > 0 {
                     k.damaged += 1;
                     let first = s
                         .tally
@@ -65,7 +65,7 @@ pub fn of(a: &Analysis) -> Coverage {
                         .unwrap_or_default();
                     problems.push(Problem {
                         source: s.source.to_string(),
-                        what: format!("{} damaged chunks or records{detail}", s.tally.damaged),
+                        what: format!("{}{detail}", s.tally.lost),
                     });
                 }
                 if s.kind == "slmgr" && s.tally.computers.is_empty() {
@@ -102,7 +102,7 @@ pub fn of(a: &Analysis) -> Coverage {
                         kms_events: s.tally.kms_events,
                         first: s.tally.first_time,
                         last: s.tally.last_time,
-                        damaged: s.tally.damaged,
+                        damaged: s.tally.lost.total(),
                     });
                 }
             }

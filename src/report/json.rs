@@ -40,7 +40,8 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> Value {
                 "last_time".into(),
                 json!(s.tally.last_time.map(|t| t.to_string())),
             );
-            m.insert("damaged".into(), json!(s.tally.damaged));
+            m.insert("damaged".into(), json!(s.tally.lost.total()));
+            m.insert("lost".into(), json!(s.tally.lost));
             Value::Object(m)
         })
         .collect();

@@ -76,8 +76,8 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
                     b.strftime("%Y-%m-%d %H:%M:%SZ")
                 );
             }
-            if r.tally.damaged > 0 {
-                let _ = write!(s, " | {} damaged", r.tally.damaged);
+            if r.tally.lost.total() > 0 {
+                let _ = write!(s, " | {} damaged", r.tally.lost.total());
             }
         }
         let _ = writeln!(s, " | {state}");

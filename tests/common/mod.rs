@@ -59,13 +59,23 @@ pub fn simulate(
 
 /// Runs the whole analysis with the built-in rules.
 pub fn analyze(paths: &[PathBuf], expected_hosts: &[&str]) -> kmslens::analysis::Analysis {
+    analyze_with(paths, expected_hosts, &[])
+}
+
+/// Runs the whole analysis with the built-in rules and `--set NAME=VALUE` overrides.
+pub fn analyze_with(
+    paths: &[PathBuf],
+    expected_hosts: &[&str],
+    set: &[&str],
+) -> kmslens::analysis::Analysis {
     let (rules, errors) = kmslens::rules::load(&[]);
     assert!(errors.is_empty(), "{errors:?}");
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
     let req = kmslens::analysis::Request {
         paths,
         ingest: IngestOptions::default(),
         rules: &rules,
-        params: kmslens::kms::thresholds::Params::default(),
+        params: kmslens::kms::thresholds::Params::with_overrides(&set).unwrap(),
         expected_hosts: expected_hosts.iter().map(|s| s.to_string()).collect(),
     };
     kmslens::analysis::run(req, &ProgressBar::hidden()).unwrap()
@@ -186,4 +196,20 @@ pub fn diagnosis_mismatches(
         ));
     }
     problems
+}
+
+/// Writes one machine's events as a wevtutil stream.
+pub fn write_events(dir: &std::path::Path, name: &str, events: &[(u16, &str, &str, &str, &str)]) {
+    let body: String = events
+        .iter()
+        .enumerate()
+        .map(|(k, (id, channel, computer, time, data))| {
+            let data: String = data.split('|').map(|d| format!("<Data>{d}</Data>")).collect();
+            format!(
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n",
+                k + 1
+            )
+        })
+        .collect();
+    std::fs::write(dir.join(name), body).unwrap();
 }

@@ -1,0 +1,444 @@
+//! No panic path from input or environment: extreme values in logs, closed pipes, and what a
+//! CI job sees (`--strict`, the watchdog).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kmslens"))
+}
+
+fn samples() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// One wevtutil-style event.
+fn event(id: u16, channel: &str, computer: &str, time: &str, record: u64, data: &[&str]) -> String {
+    let data: String = data.iter().map(|d| format!("<Data>{d}</Data>")).collect();
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{record}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n"
+    )
+}
+
+/// A bundle whose values sit at the ends of what each field can hold.
+fn extreme_bundle(dir: &Path) {
+    let act = "73111121-5638-40f6-bc11-f1d7b0d64300";
+    let cmid = "0f1e2d3c-4b5a-4697-8877-aa00bb11cc01";
+    let huge = "x".repeat(200_000);
+    let mut client = String::new();
+    // Request times at both ends of the calendar, Info client times at the other end.
+    for (k, (time, info_time)) in [
+        ("1601-01-01T00:00:00Z", "9999/12/31 23:59"),
+        ("9999-12-31T23:59:59.9999999Z", "1601/01/01 00:00"),
+        ("2026-06-01T10:00:00Z", "2026/06/01 10:00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let req = format!(
+            "0x00000000, 0x00000000, kms01.contoso.com:1688, {cmid}, {info_time}, 0, 2, 40000, {act}, 25"
+        );
+        client += &event(
+            12288,
+            "Application",
+            "PC1.contoso.com",
+            time,
+            k as u64 + 1,
+            &[&req],
+        );
+        let resp = format!("0xC004F038, 0x00000000, 0, 0, 4294967295, 120, 10080, {info_time}");
+        client += &event(
+            12289,
+            "Application",
+            "PC1.contoso.com",
+            time,
+            k as u64 + 10,
+            &[&resp],
+        );
+    }
+    // A thousand requests from one client, an empty and a huge computer name, duplicated ids.
+    for k in 0..1000u64 {
+        let req = format!(
+            "0x80070005, 0x00000000, kms01.contoso.com:1688, {cmid}, 2026/06/01 10:00, 0, 2, 40000, {act}, 25"
+        );
+        client += &event(
+            12288,
+            "Application",
+            "PC1.contoso.com",
+            "2026-06-01T10:00:00Z",
+            7,
+            &[&req],
+        );
+        let _ = k;
+    }
+    client += &event(
+        12288,
+        "Application",
+        "",
+        "2026-06-01T10:00:00Z",
+        9,
+        &["0x0"],
+    );
+    client += &event(
+        12288,
+        "Application",
+        &huge,
+        "2026-06-01T10:00:00Z",
+        9,
+        &[&huge],
+    );
+    std::fs::write(dir.join("pc1.xml"), client).unwrap();
+
+    let mut host = String::new();
+    for (k, (time, client_time)) in [
+        ("9999-12-31T23:59:59Z", "1601/1/1 0:00"),
+        ("1601-01-01T00:00:00Z", "9999/12/31 23:59"),
+        ("2026-06-01T10:00:01Z", "2026/6/1 10:00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let fields = format!("0x0,4294967295,PC1.contoso.com,{cmid},{client_time},0,2,40000,{act}");
+        host += &event(
+            12290,
+            "Key Management Service",
+            "kms01.contoso.com",
+            time,
+            k as u64 + 1,
+            &[&fields],
+        );
+    }
+    std::fs::write(dir.join("kms01.xml"), host).unwrap();
+}
+
+#[test]
+fn times_at_the_ends_of_the_calendar_give_a_report_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    extreme_bundle(dir.path());
+    for format in ["text", "json", "md", "html"] {
+        let out = bin()
+            .arg("analyze")
+            .arg(dir.path())
+            .args(["--format", format, "--verbose"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{format}: {:?} {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("internal error"), "{format}: {stderr}");
+        assert!(!out.stdout.is_empty(), "{format}");
+    }
+}
+
+/// Runs a command whose stdout and stderr are pipes nobody reads: every write fails with EPIPE.
+fn with_closed_pipes(args: &[&str]) -> std::process::ExitStatus {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let samples = samples();
+    let samples = samples.to_str().unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let rules = rules.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let sim = out.path().join("sim");
+    let sim = sim.to_str().unwrap();
+    let commands: [&[&str]; 11] = [
+        &["analyze", samples],
+        &["analyze", samples, "--format", "json"],
+        &["analyze", samples, "--format", "html", "--verbose"],
+        &["events", samples],
+        &["events", samples, "--format", "csv"],
+        &["rules", "list"],
+        &["rules", "show", "KMS-DUP-CMID"],
+        &["rules", "check", rules],
+        &["products"],
+        &["explain", "0xC004F074"],
+        &["simulate", "--out", sim, "--clients", "5", "--days", "2"],
+    ];
+    for args in commands {
+        let status = with_closed_pipes(args);
+        // 101 is Rust's panic exit code; a signal has no code.
+        assert!(
+            matches!(status.code(), Some(0..=3)),
+            "{args:?} ended with {status:?}"
+        );
+    }
+}
+
+/// The samples copied into a folder, with one extra copy of a log named `name`.
+fn samples_plus(dir: &Path, name: &str) -> std::path::PathBuf {
+    let bundle = dir.join("bundle");
+    copy_dir(&samples(), &bundle);
+    std::fs::copy(samples().join("PC001/Application.xml"), bundle.join(name)).unwrap();
+    bundle
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn a_stuck_source_is_abandoned_and_the_rest_is_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = samples_plus(dir.path(), "stuck.xml");
+    let run = |extra: &[&str]| {
+        // Output to files and a bounded wait: a broken watchdog fails this test, not hangs CI.
+        let report = dir.path().join("report.json");
+        let errors = std::fs::File::create(dir.path().join("stderr.txt")).unwrap();
+        let mut child = bin()
+            .args(["analyze", "--format", "json", "--fail-on", "never"])
+            .args(["--source-timeout", "1", "--output"])
+            .arg(&report)
+            .args(extra)
+            .arg(&bundle)
+            .env("KMSLENS_TEST_STALL", "stuck.xml")
+            .stdout(Stdio::null())
+            .stderr(errors)
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed().as_secs() > 60 {
+                let _ = child.kill();
+                panic!("the run waited for the stuck source");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        std::process::Output {
+            status,
+            stdout: std::fs::read(&report).unwrap_or_default(),
+            stderr: std::fs::read(dir.path().join("stderr.txt")).unwrap(),
+        }
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "lenient by default");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stuck.xml") && stderr.contains("timed out"),
+        "{stderr}"
+    );
+    let report = json_of(&out);
+    let sources = report["inputs"]["sources"].as_array().unwrap();
+    let stuck: Vec<_> = sources
+        .iter()
+        .filter(|s| s["source"].as_str().unwrap().ends_with("stuck.xml"))
+        .collect();
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(stuck[0]["status"], "unreadable");
+    let reason = stuck[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("timed out: still reading after 1 s"),
+        "{reason}"
+    );
+    let read = sources.iter().filter(|s| s["status"] == "read").count();
+    assert!(read > 40, "the rest of the bundle was read: {read}");
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+
+    let strict = run(&["--strict"]);
+    assert_eq!(strict.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&strict.stderr).contains("--strict: the analysis is incomplete")
+    );
+}
+
+#[test]
+fn strict_fails_on_damaged_inputs_and_failing_rules_only() {
+    let analyze = |bundle: &Path, extra: &[&str]| {
+        bin()
+            .args([
+                "analyze",
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+                "--strict",
+            ])
+            .args(extra)
+            .arg(bundle)
+            .output()
+            .unwrap()
+    };
+    // The samples are whole: --strict passes.
+    let whole = analyze(&samples(), &[]);
+    assert_eq!(
+        whole.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    // A log cut in the middle of a record: damaged, exit 3, and the JSON says what was lost.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = samples_plus(dir.path(), "cut.xml");
+    let text = std::fs::read(bundle.join("cut.xml")).unwrap();
+    std::fs::write(bundle.join("cut.xml"), &text[..text.len() * 2 / 3]).unwrap();
+    let cut = analyze(&bundle, &[]);
+    assert_eq!(cut.status.code(), Some(3));
+    let report = json_of(&cut);
+    let src = report["inputs"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"].as_str().unwrap().ends_with("cut.xml"))
+        .unwrap()
+        .clone();
+    assert_eq!(src["status"], "read");
+    assert_eq!(src["lost"]["records"], 1, "{src}");
+    // Lenient without --strict.
+    let lenient = bin()
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(lenient.status.code(), Some(0));
+    // A rule whose SQL fails at run time.
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("broken.toml"),
+        "id = \"X-BROKEN\"\ntitle = \"t\"\nseverity = \"low\"\nexplanation = \"e\"\nremediation = [\"r\"]\nmessage = \"m\"\nrequires = [\"attempts\"]\nquery = \"SELECT no_such_column FROM attempts\"\n",
+    )
+    .unwrap();
+    let broken = analyze(&samples(), &["--rules", rules.path().to_str().unwrap()]);
+    assert_eq!(
+        broken.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+}
+
+/// Reads in-memory files as a bundle.
+fn read_files(files: &[(&str, &[u8])]) -> kmslens::ingest::Ingested {
+    kmslens::ingest::ingest_bytes(files, &kmslens::ingest::IngestOptions::default())
+}
+
+#[test]
+fn crafted_xml_costs_its_record_not_the_memory_of_the_run() {
+    let good = event(
+        12288,
+        "Application",
+        "pc1.contoso.com",
+        "2026-06-01T10:00:00Z",
+        9,
+        &[
+            "0x00000000, 0x00000000, kms01.contoso.com:1688, 0f1e2d3c-4b5a-4697-8877-aa00bb11cc01, 2026/06/01 10:00, 0, 2, 40000, 73111121-5638-40f6-bc11-f1d7b0d64300, 25",
+        ],
+    );
+    let huge_field = event(
+        12288,
+        "Application",
+        "pc2",
+        "2026-06-01T10:00:00Z",
+        1,
+        &[&"A".repeat(1 << 20)],
+    );
+    let many: Vec<&str> = vec!["1"; 5000];
+    let many_values = event(
+        12288,
+        "Application",
+        "pc3",
+        "2026-06-01T10:00:00Z",
+        2,
+        &many,
+    );
+    let deep = format!(
+        "<Event><System><EventID>12288</EventID></System><UserData>{}{}</UserData></Event>\r\n",
+        "<a>".repeat(100_000),
+        "</a>".repeat(100_000)
+    );
+    let laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\"><!ENTITY lol9 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">]>";
+    let laugh_event = event(
+        12288,
+        "Application",
+        "&lol9;",
+        "2026-06-01T10:00:00Z",
+        3,
+        &["&lol9;"],
+    );
+    let file =
+        format!("{laughs}<Events>{huge_field}{many_values}{deep}{laugh_event}{good}</Events>");
+    let b = read_files(&[("case/PC1/Application.xml", file.as_bytes())]);
+    let src = &b.sources[0];
+    let messages: Vec<&str> = src
+        .tally
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    let has = |what: &str| messages.iter().any(|m| m.contains(what));
+    assert!(has("a field longer than 64 KiB"), "{messages:#?}");
+    assert!(has("more than 1024 <Data> values"), "{messages:#?}");
+    assert!(has("nested deeper than 256 levels"), "{messages:#?}");
+    assert_eq!(src.tally.lost.records, 3, "{messages:#?}");
+    // The entity is not expanded: its event is read with the reference as text, not a billion lols.
+    assert!(
+        b.events.iter().all(|e| e.computer.len() < 100),
+        "an entity was expanded"
+    );
+    assert!(
+        b.events.iter().any(|e| e.computer == "pc1.contoso.com"),
+        "the event after the crafted ones is read"
+    );
+}
+
+#[test]
+fn random_and_huge_inputs_are_named_and_skipped() {
+    // Bytes of no format, a text file of one 20 MB line, a lone EVTX magic.
+    let mut noise = Vec::with_capacity(1 << 16);
+    let mut x: u32 = 12345;
+    for _ in 0..(1 << 16) {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        noise.push((x >> 16) as u8);
+    }
+    let line = "Log Name: Application ".repeat(1 << 20);
+    let magic = b"ElfFile\0".to_vec();
+    let b = read_files(&[
+        ("case/noise.bin", &noise),
+        ("case/line.txt", line.as_bytes()),
+        ("case/magic.evtx", &magic),
+    ]);
+    assert_eq!(b.sources.len(), 3);
+    assert!(b.events.is_empty());
+    for s in &b.sources {
+        assert!(
+            !matches!(&s.status, kmslens::ingest::report::Status::Unreadable(r) if r.contains("internal error")),
+            "{}: {:?}",
+            s.source,
+            s.status
+        );
+    }
+}
