@@ -442,3 +442,128 @@ fn random_and_huge_inputs_are_named_and_skipped() {
         );
     }
 }
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_hostile_bundle_gives_a_valid_report_naming_every_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = samples_plus(dir.path(), "good-copy.xml");
+    let sim = dir.path().join("sim");
+    let made = bin()
+        .args([
+            "simulate",
+            "--clients",
+            "3",
+            "--days",
+            "2",
+            "--format",
+            "evtx",
+            "--out",
+        ])
+        .arg(&sim)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let evtx = std::fs::read(sim.join("kms01/Key Management Service.evtx")).unwrap();
+    let xml_event = std::fs::read(samples().join("PC001/Application.xml")).unwrap();
+    let bad = bundle.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    let put = |name: &str, data: &[u8]| std::fs::write(bad.join(name), data).unwrap();
+    // A bomb: 64 MiB of spaces after an event start, ~1000:1.
+    let mut padded = b"<Events><Event>".to_vec();
+    padded.resize(64 << 20, b' ');
+    put("bomb.zip", &zip_of(&[("zeros.xml", &padded)]));
+    put(
+        "traversal.zip",
+        &zip_of(&[("../../../../tmp/kmslens-evil.xml", &xml_event)]),
+    );
+    put(
+        "laughs.xml",
+        b"<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]><Events><Event><System><EventID>12288</EventID><Computer>&c;</Computer></System><EventData><Data>&c;</Data></EventData></Event></Events>",
+    );
+    put(
+        "deep.xml",
+        format!("<Events><Event>{}</Event></Events>", "<a>".repeat(200_000)).as_bytes(),
+    );
+    put(
+        "line.txt",
+        "Log Name: Application ".repeat(50 << 20 >> 4).as_bytes(),
+    );
+    let mut noise = vec![0u8; 1 << 20];
+    let mut x: u64 = 7;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    put("noise.bin", &noise);
+    put("truncated.evtx", &evtx[..4096 + 30_000]);
+    let mut flipped = evtx.clone();
+    for k in (4096 + 600..flipped.len().min(4096 + 65536)).step_by(997) {
+        flipped[k] ^= 0x5A;
+    }
+    put("flipped.evtx", &flipped);
+
+    let out = bin()
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!Path::new("/tmp/kmslens-evil.xml").exists());
+    let report = json_of(&out);
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+    let sources = report["inputs"]["sources"].as_array().unwrap();
+    let find = |name: &str| {
+        sources
+            .iter()
+            .find(|s| s["source"].as_str().unwrap().contains(name))
+            .unwrap_or_else(|| panic!("{name} is not in the report's sources"))
+    };
+    // Each damaged input is named with what it cost.
+    for name in [
+        "bomb.zip!zeros.xml",
+        "deep.xml",
+        "truncated.evtx",
+        "flipped.evtx",
+    ] {
+        let s = find(name);
+        let lost = s["lost"]
+            .as_object()
+            .map_or(0, |l| l.values().map(|v| v.as_u64().unwrap()).sum::<u64>());
+        assert!(s["status"] != "read" || lost > 0, "{name}: {s}");
+    }
+    assert_eq!(find("noise.bin")["status"], "skipped");
+    assert_eq!(
+        find("traversal.zip!").as_object().unwrap()["status"],
+        "read"
+    );
+    for name in ["laughs.xml", "line.txt"] {
+        let s = find(name);
+        assert!(s["records"].as_u64().unwrap() <= 1, "{name}: {s}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in ["bomb.zip", "deep.xml", "truncated.evtx", "flipped.evtx"] {
+        assert!(
+            stderr.contains(name),
+            "{name} not named on stderr: {stderr}"
+        );
+    }
+}
