@@ -9,6 +9,13 @@ Then times `kmslens events` (release build) on each, and the Rust `evtx_dump` on
 is installed (`cargo install evtx`, or EVTX_DUMP=path), and prints MB/s and peak RSS.
 
 usage: scripts/bench.py [--chunks 4096] [--xml-mb 256] [--runs 3]
+       scripts/bench.py --dense [--clients 20000] [--small-clients 5000] [--runs 3]
+
+--dense prints the paired ratios of the dense-log targets on fleets `kmslens simulate` writes
+(EVTX, one host, 30 days, a dup-cmid fault): evtx_dump time / kmslens events time on the KMS host's
+log, `kmslens analyze` wall time / `cat` time of the same files, analyze's peak RSS, and the peak
+RSS growth per kept KMS event between a small and a large fleet. evtx_dump is installed with
+`cargo install evtx` when missing.
 """
 import argparse
 import os
@@ -71,12 +78,107 @@ def run(cmd):
     return dt, max(peak, before)
 
 
+def timed(cmd, stdout=subprocess.DEVNULL):
+    """Wall seconds and peak RSS (KiB) of one command, measured in a child of its own."""
+    code = (
+        "import resource,subprocess,time,sys;t=time.perf_counter();"
+        f"subprocess.run({cmd!r},stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
+        "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    dt, rss = r.stdout.split()
+    return float(dt), int(rss)
+
+
+def evtx_dump():
+    dump = os.environ.get("EVTX_DUMP") or shutil.which("evtx_dump", path=os.path.expanduser("~/.cargo/bin"))
+    if not dump or subprocess.run([dump, "--version"], capture_output=True).returncode != 0:
+        subprocess.run(["cargo", "install", "evtx", "--locked", "-q"], check=True)
+        dump = os.path.expanduser("~/.cargo/bin/evtx_dump")
+    return dump
+
+
+def fleet(exe, d, clients):
+    out = os.path.join(d, f"fleet-{clients}")
+    if not os.path.exists(os.path.join(out, "ground-truth.json")):
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([exe, "simulate", "--out", out, "--clients", str(clients), "--hosts", "1",
+                        "--days", "30", "--seed", "9", "--fault", "dup-cmid", "--format", "evtx"],
+                       stdout=subprocess.DEVNULL, check=True)
+    return out
+
+
+def files_of(root):
+    return [os.path.join(dp, f) for dp, _, fs in os.walk(root) for f in fs if f.endswith(".evtx")]
+
+
+def cat_time(paths):
+    t = time.perf_counter()
+    for p in paths:
+        with open(p, "rb") as f:
+            while f.read(1 << 20):
+                pass
+    return time.perf_counter() - t
+
+
+def kept_events(exe, root):
+    r = subprocess.run([exe, "events", "-q", "--format", "csv", root], capture_output=True, check=True)
+    return max(r.stdout.count(b"\n") - 1, 0)
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def dense(a, d, exe):
+    dump = evtx_dump()
+    big = fleet(exe, d, a.clients)
+    small = fleet(exe, d, a.small_clients)
+    host_log = os.path.join(big, "kms01", "Key Management Service.evtx")
+    print(f"cores: {os.cpu_count()}; host log {os.path.getsize(host_log) / 1e6:.0f} MB; "
+          f"fleet of {a.clients} clients: {len(files_of(big))} EVTX files")
+    ratios, ours, theirs = [], [], []
+    for _ in range(a.runs):  # paired: each kmslens run next to an evtx_dump run
+        t_dump, m_dump = timed([dump, "-o", "jsonl", host_log])
+        t_ours, m_ours = timed([exe, "events", "-q", "--format", "jsonl", "-o", os.devnull, host_log])
+        ratios.append(t_dump / t_ours)
+        ours.append((t_ours, m_ours))
+        theirs.append((t_dump, m_dump))
+    print(f"host log: evtx_dump {median(theirs)[0]:.3f} s / {median(theirs)[1] / 1024:.0f} MiB, "
+          f"kmslens events {median(ours)[0]:.3f} s / {median(ours)[1] / 1024:.0f} MiB: "
+          f"ratio evtx_dump/kmslens {median(ratios):.2f} (target >= 1.5)")
+    paths = files_of(big)
+    cat_time(paths)  # warm the cache
+    ratios, runs = [], []
+    for _ in range(a.runs):
+        t_cat = cat_time(paths)
+        t, m = timed([exe, "analyze", "--format", "json", "-o", os.devnull, "--fail-on", "never", big])
+        ratios.append(t / t_cat)
+        runs.append((t, m, t_cat))
+    t, m, t_cat = median(runs)
+    print(f"analyze {a.clients} clients: {t:.2f} s (cat {t_cat:.2f} s): ratio {median(ratios):.2f} "
+          f"(target <= 3.5); peak RSS {m / 1024:.0f} MiB (target <= 300)")
+    _, m_small = timed([exe, "analyze", "--format", "json", "-o", os.devnull, "--fail-on", "never", small])
+    e_big, e_small = kept_events(exe, big), kept_events(exe, small)
+    per = (m - m_small) * 1024 / max(e_big - e_small, 1)
+    print(f"peak RSS growth per kept event: {per:.0f} B ({e_small} -> {e_big} events; target <= 250)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chunks", type=int, default=4096)
     ap.add_argument("--xml-mb", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dense", action="store_true")
+    ap.add_argument("--clients", type=int, default=20000)
+    ap.add_argument("--small-clients", type=int, default=5000)
     a = ap.parse_args()
+    if a.dense:
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+        d = os.environ.get("BENCH_DIR", "/tmp/kmslens-bench")
+        os.makedirs(d, exist_ok=True)
+        return dense(a, d, os.path.join(ROOT, "target", "release", "kmslens"))
     d = os.environ.get("BENCH_DIR", "/tmp/kmslens-bench")
     os.makedirs(d, exist_ok=True)
     evtx, xml = os.path.join(d, f"big-{a.chunks}.evtx"), os.path.join(d, f"big-{a.xml_mb}.xml")

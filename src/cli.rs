@@ -181,6 +181,7 @@ impl ReadArgs {
         IngestOptions {
             evtx: EvtxOptions {
                 prefilter: !self.full_parse,
+                ..EvtxOptions::default()
             },
             source_timeout: (self.source_timeout > 0)
                 .then(|| std::time::Duration::from_secs(self.source_timeout)),

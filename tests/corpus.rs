@@ -190,7 +190,10 @@ fn the_chunk_prefilter_loses_no_event() {
     let full = ingest::ingest(
         &[corpus_root()],
         &IngestOptions {
-            evtx: ingest::evtx::EvtxOptions { prefilter: false },
+            evtx: ingest::evtx::EvtxOptions {
+                prefilter: false,
+                ..Default::default()
+            },
             ..IngestOptions::default()
         },
         &indicatif::ProgressBar::hidden(),

@@ -221,7 +221,10 @@ fn the_record_prefilter_loses_no_event_among_noise() {
     let full = kmslens::ingest::ingest(
         &[dir.path().to_path_buf()],
         &kmslens::ingest::IngestOptions {
-            evtx: kmslens::ingest::evtx::EvtxOptions { prefilter: false },
+            evtx: kmslens::ingest::evtx::EvtxOptions {
+                prefilter: false,
+                ..Default::default()
+            },
             ..Default::default()
         },
         &indicatif::ProgressBar::hidden(),

@@ -36,6 +36,18 @@ static SETTINGS: LazyLock<Arc<ParserSettings>> =
 pub struct EvtxOptions {
     /// Skip chunks that cannot hold a relevant record (on by default).
     pub prefilter: bool,
+    /// Read fields from the template instance (on by default); off renders every record as XML
+    /// and parses that, the reference path the tests compare against.
+    pub typed: bool,
+}
+
+impl Default for EvtxOptions {
+    fn default() -> Self {
+        EvtxOptions {
+            prefilter: true,
+            typed: true,
+        }
+    }
 }
 
 /// Reads one EVTX stream into `report`.
@@ -172,6 +184,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             return out;
         }
     };
+    let mut typed = super::binxml::Templates::default();
     // Which template definitions name a licensing provider or the KMS log, by chunk offset.
     let mut templates: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
     for rec in parsed.iter() {
@@ -201,18 +214,20 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             see_header_time(&mut out, ts);
             continue;
         }
+        if opts.typed
+            && let Some(mut raw) = super::binxml::raw_event(&rec, &mut typed)
+        {
+            keep_record(&mut out, &mut raw, id, ts);
+            out.keep(raw, label);
+            continue;
+        }
+        out.rendered_as_xml += 1;
         let rendered = rec.into_xml();
         let record = Some(Location::Record(id));
         match rendered {
             Ok(x) => match EventXmlReader::new(x.data.as_bytes()).next() {
                 Some(Ok(mut raw)) => {
-                    // Windows shows the values of the record's own XML (they can differ from its
-                    // header: tools that forge events leave the header time at zero).
-                    raw.record_id = raw.record_id.or(Some(id));
-                    raw.time = raw.time.or(header_time(ts));
-                    if let Some(t) = raw.time {
-                        out.see_time(t);
-                    }
+                    keep_record(&mut out, &mut raw, id, ts);
                     out.keep(raw, label);
                 }
                 Some(Err(p)) => {
@@ -288,6 +303,16 @@ fn checksums_match(data: &[u8]) -> bool {
         .get(CHUNK_HEADER_SIZE..free)
         .is_some_and(|r| crc32fast::hash(r) == u32_at(52));
     header.finalize() == u32_at(124) && records_ok
+}
+
+/// Windows shows the values of the record's own XML (they can differ from its header: tools that
+/// forge events leave the header time at zero); the header fills what the XML lacks.
+fn keep_record(out: &mut Tally, raw: &mut super::record::RawEvent, id: u64, ts: jiff::Timestamp) {
+    raw.record_id = raw.record_id.or(Some(id));
+    raw.time = raw.time.or(header_time(ts));
+    if let Some(t) = raw.time {
+        out.see_time(t);
+    }
 }
 
 /// A zero header time (1601-01-01) means "not set", not a date.

@@ -2,6 +2,7 @@
 //! reports. One reader per format; one place (here) decides what a failure costs: the source,
 //! never the run.
 
+mod binxml;
 pub mod evtx;
 pub mod record;
 pub mod report;
@@ -36,7 +37,7 @@ pub const DEFAULT_SOURCE_TIMEOUT_SECS: u64 = 120;
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
-            evtx: evtx::EvtxOptions { prefilter: true },
+            evtx: evtx::EvtxOptions::default(),
             zip: ZipLimits::default(),
             source_timeout: Some(std::time::Duration::from_secs(DEFAULT_SOURCE_TIMEOUT_SECS)),
         }

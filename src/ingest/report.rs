@@ -23,6 +23,8 @@ pub struct Tally {
     pub slmgr: Vec<SlmgrRecord>,
     /// What was lost: damaged chunks, records, truncations.
     pub lost: Losses,
+    /// EVTX records whose template the typed reader does not cover, rendered as XML instead.
+    pub rendered_as_xml: u64,
 }
 
 /// One kind of loss in a source.
@@ -144,6 +146,7 @@ impl Tally {
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
         self.lost.merge(other.lost);
+        self.rendered_as_xml += other.rendered_as_xml;
     }
 
     /// Part of the source is lost: counted as damage, with a warning saying what.

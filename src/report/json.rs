@@ -42,6 +42,10 @@ pub fn render(a: &Analysis, generated: jiff::Timestamp) -> Value {
             );
             m.insert("damaged".into(), json!(s.tally.lost.total()));
             m.insert("lost".into(), json!(s.tally.lost));
+            if s.kind == "evtx" {
+                // Licensing records whose template the typed reader does not cover.
+                m.insert("rendered_as_xml".into(), json!(s.tally.rendered_as_xml));
+            }
             Value::Object(m)
         })
         .collect();

@@ -79,6 +79,9 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
             if r.tally.lost.total() > 0 {
                 let _ = write!(s, " | {} damaged", r.tally.lost.total());
             }
+            if r.tally.rendered_as_xml > 0 {
+                let _ = write!(s, " | {} rendered as XML", r.tally.rendered_as_xml);
+            }
         }
         let _ = writeln!(s, " | {state}");
     }
