@@ -9,7 +9,6 @@
 
 use super::record::RawEvent;
 use evtx::EvtxRecord;
-use evtx::binxml::value_variant::BinXmlValue;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -59,7 +58,7 @@ impl Templates {
 
 /// A substitution value, reduced to what the fields need.
 #[derive(Debug)]
-enum Val<'a> {
+enum Val {
     Null,
     Text(String),
     Time(jiff::Timestamp),
@@ -67,21 +66,32 @@ enum Val<'a> {
     Array(Vec<String>),
     /// Binary data, by size.
     Binary(usize),
-    /// A nested BinXML fragment: its bytes, at this offset of the chunk.
-    Fragment(&'a [u8], usize),
+    /// A nested BinXML fragment: its chunk offset and length.
+    Fragment(usize, usize),
     /// A value type this subset does not render (arrays, GUIDs, SIDs, binary...).
     Other,
 }
 
 /// The record's fields from its template instance, or `None` to render it as XML instead.
 pub fn raw_event(rec: &EvtxRecord, templates: &mut Templates) -> Option<RawEvent> {
-    let chunk = rec.chunk.data;
-    let instances = rec.template_instances().ok()?;
-    let [outer] = instances.as_slice() else {
-        return None;
-    };
-    let template = templates.get(chunk, outer.template_def_offset)?;
-    let values: Vec<Val> = outer.values.iter().map(|v| val(v, chunk)).collect();
+    raw_event_at(
+        rec.chunk.data,
+        usize::try_from(rec.binxml_offset).ok()?,
+        rec.binxml_size as usize,
+        templates,
+    )
+}
+
+/// The fields of the record whose BinXML is `chunk[at..at + len]`, without the `evtx` crate's
+/// record model: used for whole chunks (see `evtx::typed_chunk`) and for single records.
+pub fn raw_event_at(
+    chunk: &[u8],
+    at: usize,
+    len: usize,
+    templates: &mut Templates,
+) -> Option<RawEvent> {
+    let (def, values) = template_instance(chunk, at, len)?;
+    let template = templates.get(chunk, def)?;
     let mut ev = RawEvent::default();
     // Attribute values must be plain; element text reads back as the XML path reads it.
     let attr = |s: &Option<Src>| -> Option<Option<String>> {
@@ -121,12 +131,33 @@ pub fn raw_event(rec: &EvtxRecord, templates: &mut Templates) -> Option<RawEvent
         .to_string();
     event_data(&template, &values, &mut ev)?;
     if let Some(i) = template.nested {
-        let Val::Fragment(bytes, at) = values.get(usize::from(i))? else {
+        let Val::Fragment(at, len) = values.get(usize::from(i))? else {
             return None;
         };
-        nested_event_data(chunk, bytes, *at, templates, &mut ev)?;
+        nested_event_data(chunk, *at, *len, templates, &mut ev)?;
     }
     Some(ev)
+}
+
+/// A fragment holding one template instance (fragment header 0x0F, major, minor, flags, then
+/// TemplateInstance 0x0C): its definition offset and values.
+fn template_instance(chunk: &[u8], at: usize, len: usize) -> Option<(u32, Vec<Val>)> {
+    let bytes = chunk.get(at..at.checked_add(len)?)?;
+    if bytes.len() < 14 || bytes[0] != 0x0F || bytes[4] != 0x0C {
+        return None;
+    }
+    let mut c = Cursor::at(chunk, at + 6)?;
+    c.u32()?; // template id
+    let def = c.u32()?;
+    if c.pos == def as usize {
+        // The definition is inline, right here: skip its header and body.
+        c.skip(20)?;
+        let size = c.u32()?;
+        c.skip(size as usize)?;
+    }
+    let values = instance_values(&mut c)?;
+    // The fragment must end where its instance does: anything after it is not covered.
+    (c.pos <= at + len).then_some((def, values))
 }
 
 /// `<Data>` values and `<Binary>` of a template, with its instance's values.
@@ -162,36 +193,21 @@ fn event_data(t: &Template, values: &[Val], ev: &mut RawEvent) -> Option<()> {
 /// A classic event's EventData: a fragment holding one template instance of its own.
 fn nested_event_data(
     chunk: &[u8],
-    bytes: &[u8],
     at: usize,
+    len: usize,
     templates: &mut Templates,
     ev: &mut RawEvent,
 ) -> Option<()> {
-    // Fragment header (0x0F, major, minor, flags), then a TemplateInstance (0x0C).
-    if bytes.len() < 14 || bytes[0] != 0x0F || bytes[4] != 0x0C {
-        return None;
-    }
-    let mut c = Cursor::at(chunk, at + 6)?;
-    c.u32()?; // template id
-    let def = c.u32()?;
-    if c.pos == def as usize {
-        // The definition is inline, right here: skip its header and body.
-        c.skip(20)?;
-        let size = c.u32()?;
-        c.skip(size as usize)?;
-    }
+    let (def, values) = template_instance(chunk, at, len)?;
     let t = templates.get(chunk, def)?;
     if t.nested.is_some() || t.unsupported {
         return None;
     }
-    let values = instance_values(&mut c)?;
-    event_data(&t, &values, ev)?;
-    // The fragment must end where its instance does: anything after it is not covered.
-    (c.pos <= at + bytes.len()).then_some(())
+    event_data(&t, &values, ev)
 }
 
 /// The values of a template instance: count, descriptors (size, type), then the values.
-fn instance_values<'a>(c: &mut Cursor<'a>) -> Option<Vec<Val<'a>>> {
+fn instance_values(c: &mut Cursor) -> Option<Vec<Val>> {
     let n = c.u32()? as usize;
     if n > 4096 {
         return None;
@@ -205,6 +221,7 @@ fn instance_values<'a>(c: &mut Cursor<'a>) -> Option<Vec<Val<'a>>> {
     }
     let mut out = Vec::with_capacity(n);
     for (size, ty) in desc {
+        let at = c.pos;
         let bytes = c.take(size)?;
         out.push(match ty {
             0x00 => Val::Null,
@@ -218,6 +235,8 @@ fn instance_values<'a>(c: &mut Cursor<'a>) -> Option<Vec<Val<'a>>> {
             0x09 => Val::Text(i64::from_le_bytes(bytes.try_into().ok()?).to_string()),
             0x0A => Val::Text(u64::from_le_bytes(bytes.try_into().ok()?).to_string()),
             0x0E => Val::Binary(bytes.len()),
+            0x11 => filetime(u64::from_le_bytes(bytes.try_into().ok()?)),
+            0x21 => Val::Fragment(at, size),
             0x81 => Val::Array(string_array(bytes)?),
             _ => Val::Other,
         });
@@ -225,7 +244,7 @@ fn instance_values<'a>(c: &mut Cursor<'a>) -> Option<Vec<Val<'a>>> {
     Some(out)
 }
 
-fn sub_value<'v, 'a>(src: &Src, values: &'v [Val<'a>]) -> Option<&'v Val<'a>> {
+fn sub_value<'v>(src: &Src, values: &'v [Val]) -> Option<&'v Val> {
     match src {
         Src::Sub(i, _) => values.get(usize::from(*i)),
         Src::Static(_) => None,
@@ -247,38 +266,14 @@ fn field(src: &Option<Src>, values: &[Val]) -> Option<Option<String>> {
     }
 }
 
-fn val<'a>(v: &BinXmlValue<'a>, chunk: &'a [u8]) -> Val<'a> {
-    let text = |s: String| Val::Text(s);
-    match v {
-        BinXmlValue::NullType => Val::Null,
-        BinXmlValue::StringType(s) => s.to_string().map_or(Val::Other, Val::Text),
-        BinXmlValue::Int8Type(x) => text(x.to_string()),
-        BinXmlValue::UInt8Type(x) => text(x.to_string()),
-        BinXmlValue::Int16Type(x) => text(x.to_string()),
-        BinXmlValue::UInt16Type(x) => text(x.to_string()),
-        BinXmlValue::Int32Type(x) => text(x.to_string()),
-        BinXmlValue::UInt32Type(x) => text(x.to_string()),
-        BinXmlValue::Int64Type(x) => text(x.to_string()),
-        BinXmlValue::UInt64Type(x) => text(x.to_string()),
-        BinXmlValue::FileTimeType(ft) => match ft.to_timestamp() {
-            // Years the XML renders with four digits, as the XML path reads them.
-            Some(t) if (1601..=9999).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => {
-                Val::Time(t)
-            }
-            _ => Val::Other,
-        },
-        BinXmlValue::BinaryType(b) => Val::Binary(b.len()),
-        BinXmlValue::StringArrayType(items) => {
-            let items: Option<Vec<String>> = items.iter().map(|i| i.to_string().ok()).collect();
-            items.map_or(Val::Other, Val::Array)
-        }
-        BinXmlValue::BinXmlType(bytes) => {
-            let at = (bytes.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
-            if at < chunk.len() && at + bytes.len() <= chunk.len() {
-                Val::Fragment(bytes, at)
-            } else {
-                Val::Other
-            }
+/// A FILETIME in the years the XML renders with four digits, as the XML path reads them.
+fn filetime(ticks: u64) -> Val {
+    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
+    let secs = (ticks / 10_000_000) as i64 - EPOCH_DIFF_SECS;
+    let nanos = ((ticks % 10_000_000) * 100) as i32;
+    match jiff::Timestamp::new(secs, nanos) {
+        Ok(t) if (1601..=9999).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => {
+            Val::Time(t)
         }
         _ => Val::Other,
     }
@@ -319,29 +314,25 @@ fn string_array(bytes: &[u8]) -> Option<Vec<String>> {
     if !bytes.len().is_multiple_of(2) || !bytes.ends_with(&[0, 0]) {
         return None;
     }
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
-        .collect();
-    let items = &units[..units.len() - 1];
-    items
-        .split(|u| *u == 0)
-        .map(|item| {
-            char::decode_utf16(item.iter().copied())
-                .collect::<Result<String, _>>()
-                .ok()
-        })
+    let (units, _) = bytes[..bytes.len() - 2].as_chunks::<2>();
+    units
+        .split(|u| *u == [0, 0])
+        .map(|item| utf16_text(item.as_flattened()))
         .collect()
 }
 
+/// UTF-16LE to a `String`: ASCII (most of what Windows logs) byte for byte, the rest decoded.
 fn utf16_text(bytes: &[u8]) -> Option<String> {
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]));
-    char::decode_utf16(units).collect::<Result<_, _>>().ok()
+    let (pairs, _) = bytes.as_chunks::<2>();
+    if pairs.iter().all(|[lo, hi]| *hi == 0 && *lo < 0x80) {
+        // ASCII: valid UTF-8 as it is.
+        return String::from_utf8(pairs.iter().map(|[lo, _]| *lo).collect()).ok();
+    }
+    let units: Vec<u16> = pairs.iter().map(|p| u16::from_le_bytes(*p)).collect();
+    String::from_utf16(&units).ok()
 }
 
 /// A bounds-checked reader over the chunk.

@@ -83,11 +83,19 @@ pub fn read(input: &mut dyn Read, opts: EvtxOptions, report: &mut SourceReport) 
             Err(e) => (0, Some(e)),
         };
         let full = got / CHUNK_SIZE;
-        let tallies: Vec<Tally> = buffer[..full * CHUNK_SIZE]
-            .par_chunks(CHUNK_SIZE)
-            .enumerate()
-            .map(|(k, data)| chunk(index + k as u64, data, opts, &label))
-            .collect();
+        let batch = &buffer[..full * CHUNK_SIZE];
+        let read_one = |(k, data): (usize, &[u8])| chunk(index + k as u64, data, opts, &label);
+        // A log of one chunk (most clients' logs) is read right here: handing it to the thread
+        // pool would cost more than reading it.
+        let tallies: Vec<Tally> = if full <= 1 {
+            batch.chunks(CHUNK_SIZE).enumerate().map(read_one).collect()
+        } else {
+            batch
+                .par_chunks(CHUNK_SIZE)
+                .enumerate()
+                .map(read_one)
+                .collect()
+        };
         for t in tallies {
             report.tally.merge(t);
         }
@@ -135,12 +143,21 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
         );
         return out;
     }
-    if !checksums_match(data) {
+    let intact = checksums_match(data);
+    if !intact {
         out.damage(
                 Loss::Chunk,
                 label, at, "checksum mismatch: the chunk was damaged or caught mid-write; records read as far as they parse");
     }
     let relevant = !opts.prefilter || NEEDLES.iter().any(|f| f.find(data).is_some());
+    // An intact chunk whose records all fit the typed reader needs no record model at all.
+    if relevant
+        && intact
+        && opts.typed
+        && let Some(t) = typed_chunk(data, opts, label)
+    {
+        return t;
+    }
     if !relevant {
         walk_headers(data, label, number, &mut out);
         if number == 0 {
@@ -303,6 +320,39 @@ fn checksums_match(data: &[u8]) -> bool {
         .get(CHUNK_HEADER_SIZE..free)
         .is_some_and(|r| crc32fast::hash(r) == u32_at(52));
     header.finalize() == u32_at(124) && records_ok
+}
+
+/// Reads a chunk record by record from the headers, each relevant record through the typed
+/// reader; `None` (nothing kept) when a header is damaged or a record needs the XML path, and the
+/// chunk is read with the `evtx` crate's record model instead.
+fn typed_chunk(data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Option<Tally> {
+    let mut out = Tally::default();
+    let u32_at = |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+    let last_id = u64::from_le_bytes(data[32..40].try_into().ok()?);
+    let end = (u32_at(48) as usize).clamp(CHUNK_HEADER_SIZE, data.len());
+    let mut templates = super::binxml::Templates::default();
+    let mut relevant_templates = std::collections::HashMap::new();
+    let mut pos = CHUNK_HEADER_SIZE;
+    while pos + 24 <= end {
+        let (size, id, filetime) = record_at(data, pos, end, false)?;
+        out.records += 1;
+        let ts = filetime_to_timestamp(filetime)?;
+        let (at, len) = (pos + 24, size - 28);
+        if opts.prefilter
+            && !record_may_be_relevant(data, at as u64, len as u32, &mut relevant_templates)
+        {
+            see_header_time(&mut out, ts);
+        } else {
+            let mut raw = super::binxml::raw_event_at(data, at, len, &mut templates)?;
+            keep_record(&mut out, &mut raw, id, ts);
+            out.keep(raw, label);
+        }
+        if id == last_id {
+            break;
+        }
+        pos += size;
+    }
+    Some(out)
 }
 
 /// Windows shows the values of the record's own XML (they can differ from its header: tools that

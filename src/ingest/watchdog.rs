@@ -1,17 +1,56 @@
 //! The per-source time limit. A parser that loops forever cannot be unwound (`catch_unwind` only
-//! catches panics), so each source is read by a job on a reading pool while a supervisor thread
-//! waits for it. Past the limit the supervisor abandons the job, reports the source as timed out,
-//! and later sources get a fresh pool, in case the stuck job holds one of its threads.
+//! catches panics), so sources are read by worker threads that note which source they are on and
+//! since when; the calling thread wakes a few times a second to look. A worker past the limit is
+//! retired: its source is reported as timed out, a fresh worker takes over the rest, and the
+//! stuck one is left behind (it ends with the process). Per source this costs two atomics and a
+//! lock, not a thread hand-off: bundles hold tens of thousands of small logs.
 
 use super::report::SourceReport;
 use super::{IngestOptions, read_source};
 use crate::sources::Source;
 use indicatif::ProgressBar;
-use rayon::{ThreadPool, ThreadPoolBuilder};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What a worker is reading, and since when.
+#[derive(Default)]
+struct Slot {
+    current: Mutex<Option<(usize, Instant)>>,
+    retired: AtomicBool,
+}
+
+struct Shared {
+    found: Vec<Source>,
+    opts: IngestOptions,
+    progress: ProgressBar,
+    next: AtomicUsize,
+    results: Mutex<Results>,
+    settled: Condvar,
+}
+
+struct Results {
+    reports: Vec<Option<Vec<SourceReport>>>,
+    settled: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Records a source's reports unless it was already settled (timed out).
+    fn settle(&self, i: usize, reports: Vec<SourceReport>) {
+        let mut r = lock(&self.results);
+        if r.reports[i].is_none() {
+            r.reports[i] = Some(reports);
+            r.settled += 1;
+            if r.settled == r.reports.len() {
+                self.settled.notify_all();
+            }
+        }
+    }
+}
 
 /// Reads every source, each under `limit`; results in the order of `found`.
 pub fn read_all(
@@ -20,113 +59,98 @@ pub fn read_all(
     limit: Duration,
     progress: &ProgressBar,
 ) -> Vec<Vec<SourceReport>> {
-    let threads = rayon::current_num_threads().max(1);
-    let Some(first) = new_pool(threads) else {
-        // No threads to be had: read without a watchdog rather than not at all.
+    let n = found.len();
+    let shared = Arc::new(Shared {
+        found: found.to_vec(),
+        opts: *opts,
+        progress: progress.clone(),
+        next: AtomicUsize::new(0),
+        results: Mutex::new(Results {
+            reports: (0..n).map(|_| None).collect(),
+            settled: 0,
+        }),
+        settled: Condvar::new(),
+    });
+    let mut slots: Vec<Arc<Slot>> = Vec::new();
+    for _ in 0..rayon::current_num_threads().max(1) {
+        if let Some(slot) = spawn_worker(&shared) {
+            slots.push(slot);
+        }
+    }
+    if slots.is_empty() {
+        // No thread to be had: read here, without a watchdog, rather than not at all.
         return found
             .iter()
             .map(|s| read_source(s, opts, progress))
             .collect();
-    };
-    let pool = Mutex::new(first);
-    let next = AtomicUsize::new(0);
-    let supervise = || {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(src) = found.get(i) else { break };
-            mine.push((i, read_one(src, opts, limit, progress, &pool, threads)));
-        }
-        mine
-    };
-    let mut done: Vec<(usize, Vec<SourceReport>)> = std::thread::scope(|scope| {
-        let supervisors: Vec<_> = (0..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("kmslens-supervisor".into())
-                    .spawn_scoped(scope, supervise)
-                    .ok()
-            })
-            .collect();
-        let mut all = Vec::new();
-        if supervisors.is_empty() {
-            all.extend(supervise());
-        }
-        for s in supervisors {
-            // A supervisor only waits and collects: it does not panic.
-            all.extend(s.join().unwrap_or_default());
-        }
-        all
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    }
+    let mut results = lock(&shared.results);
+    while results.settled < n {
+        results = shared
+            .settled
+            .wait_timeout(results, Duration::from_millis(200))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        drop(results);
+        retire_stuck(&shared, &mut slots, limit);
+        results = lock(&shared.results);
+    }
+    results
+        .reports
+        .iter_mut()
+        .map(|r| r.take().unwrap_or_default())
+        .collect()
 }
 
-fn new_pool(threads: usize) -> Option<Arc<ThreadPool>> {
-    ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|k| format!("kmslens-reader-{k}"))
-        .build()
-        .ok()
-        .map(Arc::new)
-}
-
-enum Progress {
-    Started,
-    Done(Vec<SourceReport>),
-}
-
-/// Reads one source on the pool; the clock starts when the job does, so a job queued behind a
-/// large file is not charged for the wait.
-fn read_one(
-    src: &Source,
-    opts: &IngestOptions,
-    limit: Duration,
-    progress: &ProgressBar,
-    pool: &Mutex<Arc<ThreadPool>>,
-    threads: usize,
-) -> Vec<SourceReport> {
-    let current = pool.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let (tx, rx) = mpsc::sync_channel(2);
-    let (job_src, job_opts, job_progress) = (src.clone(), *opts, progress.clone());
-    current.spawn(move || {
-        let _ = tx.send(Progress::Started);
-        let _ = tx.send(Progress::Done(read_source(
-            &job_src,
-            &job_opts,
-            &job_progress,
-        )));
-    });
-    // Waiting to start is bounded too: every thread of a pool may be held by stuck jobs.
-    let outcome = match rx.recv_timeout(limit) {
-        Ok(Progress::Started) => rx.recv_timeout(limit),
-        other => other,
-    };
-    match outcome {
-        Ok(Progress::Done(reports)) => reports,
-        Ok(Progress::Started) | Err(RecvTimeoutError::Disconnected) => {
-            vec![lost(src, "the reading job ended without a result".into())]
+/// Retires the workers past the limit and starts one in place of each.
+fn retire_stuck(shared: &Arc<Shared>, slots: &mut Vec<Arc<Slot>>, limit: Duration) {
+    let mut replacements = 0;
+    for slot in slots.iter() {
+        let current = *lock(&slot.current);
+        if let Some((i, since)) = current
+            && since.elapsed() > limit
+            && !slot.retired.swap(true, Ordering::Relaxed)
+        {
+            shared.settle(i, vec![timed_out(&shared.found[i], limit)]);
+            replacements += 1;
         }
-        Err(RecvTimeoutError::Timeout) => {
-            let mut slot = pool.lock().unwrap_or_else(PoisonError::into_inner);
-            if Arc::ptr_eq(&slot, &current)
-                && let Some(fresh) = new_pool(threads)
-            {
-                *slot = fresh;
-            }
-            let secs = limit.as_secs_f64();
-            vec![lost(
-                src,
-                format!(
-                    "timed out: still reading after {secs} s (a parser stuck on this file, or a file too large for the limit); abandoned, the rest of the bundle is analysed; give it longer with --source-timeout SECS"
-                ),
-            )]
+    }
+    slots.retain(|s| !s.retired.load(Ordering::Relaxed));
+    for _ in 0..replacements {
+        if let Some(slot) = spawn_worker(shared) {
+            slots.push(slot);
         }
     }
 }
 
-fn lost(src: &Source, reason: String) -> SourceReport {
+fn spawn_worker(shared: &Arc<Shared>) -> Option<Arc<Slot>> {
+    let slot = Arc::new(Slot::default());
+    let (s, mine) = (shared.clone(), slot.clone());
+    std::thread::Builder::new()
+        .name("kmslens-reader".into())
+        .spawn(move || work(&s, &mine))
+        .ok()?;
+    Some(slot)
+}
+
+fn work(shared: &Shared, slot: &Slot) {
+    while !slot.retired.load(Ordering::Relaxed) {
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(src) = shared.found.get(i) else {
+            break;
+        };
+        *lock(&slot.current) = Some((i, Instant::now()));
+        let reports = read_source(src, &shared.opts, &shared.progress);
+        *lock(&slot.current) = None;
+        shared.settle(i, reports);
+    }
+}
+
+fn timed_out(src: &Source, limit: Duration) -> SourceReport {
     let mut r = SourceReport::new(src.label.clone(), "file");
-    r.fail(reason);
+    r.fail(format!(
+        "timed out: still reading after {} s (a parser stuck on this file, or a file too large for the limit); abandoned, the rest of the bundle is analysed; give it longer with --source-timeout SECS",
+        limit.as_secs_f64()
+    ));
     r
 }

@@ -120,14 +120,14 @@ fn other_activation(event_id: u16, d: &[String]) -> Result<OtherActivation, Stri
 /// The `n` fields of a client Info string: Data[1..=n] when the event carries them one by one,
 /// else Data[0] split on `,` (both `", "` and `","` occur, §4.5), with an empty trailing field
 /// allowed.
-fn info_fields(
-    data: &[String],
+fn info_fields<'d>(
+    data: &'d [String],
     n: usize,
     problems: &mut Vec<String>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<&'d str>, String> {
     let joined = split_info(first(data)?);
     if data.len() > n {
-        let separate: Vec<String> = data[1..=n].iter().map(|s| s.trim().to_string()).collect();
+        let separate: Vec<&str> = data[1..=n].iter().map(|s| s.trim()).collect();
         if joined != separate {
             problems.push(format!(
                 "Data[0] ({}) and Data[1..{n}] disagree; Data[1..{n}] used",
@@ -148,14 +148,14 @@ fn info_fields(
 }
 
 /// 12290 prefers Data[1..9] (§4.1), else splits Data[0].
-fn host_fields(data: &[String], problems: &mut Vec<String>) -> Result<Vec<String>, String> {
+fn host_fields<'d>(data: &'d [String], problems: &mut Vec<String>) -> Result<Vec<&'d str>, String> {
     info_fields(data, 9, problems)
 }
 
-fn split_info(info: &str) -> Vec<String> {
+fn split_info(info: &str) -> Vec<&str> {
     info.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
         .split(',')
-        .map(|s| s.trim().to_string())
+        .map(str::trim)
         .collect()
 }
 
@@ -209,53 +209,53 @@ fn client_time(text: &str, problems: &mut Vec<String>) -> Option<Timestamp> {
     t
 }
 
-fn client_request(f: &[String], problems: &mut Vec<String>) -> Result<ClientRequest, String> {
-    let (kms_host, kms_port) = match split_host_port(&f[2]) {
+fn client_request(f: &[&str], problems: &mut Vec<String>) -> Result<ClientRequest, String> {
+    let (kms_host, kms_port) = match split_host_port(f[2]) {
         Some((host, port)) => (Some(host), port),
         None if f[2].trim().is_empty() => (None, None),
         None => return Err(format!("KMS host {:?} is not host:port", f[2])),
     };
     Ok(ClientRequest {
-        hresult: hresult(&f[0], "HRESULT")?,
-        status_flags: flags(&f[1])?,
+        hresult: hresult(f[0], "HRESULT")?,
+        status_flags: flags(f[1])?,
         kms_host,
         kms_port,
-        cmid: guid(&f[3], "CMID")?,
-        client_time: client_time(&f[4], problems),
-        vm: flag(&f[5], "VM flag")?,
-        license_status: LicenseStatus::from_code(number(&f[6], "license status")?),
-        minutes_left: number(&f[7], "minutes left")?,
-        act_id: guid(&f[8], "activation id")?,
-        min_count: match f[9].as_str() {
+        cmid: guid(f[3], "CMID")?,
+        client_time: client_time(f[4], problems),
+        vm: flag(f[5], "VM flag")?,
+        license_status: LicenseStatus::from_code(number(f[6], "license status")?),
+        minutes_left: number(f[7], "minutes left")?,
+        act_id: guid(f[8], "activation id")?,
+        min_count: match f[9] {
             "" => None,
             s => Some(number(s, "minimum count")?),
         },
     })
 }
 
-fn client_response(f: &[String], problems: &mut Vec<String>) -> Result<ClientResponse, String> {
+fn client_response(f: &[&str], problems: &mut Vec<String>) -> Result<ClientResponse, String> {
     Ok(ClientResponse {
-        hresult: hresult(&f[0], "HRESULT")?,
-        status_flags: flags(&f[1])?,
-        activated: flag(&f[2], "activated flag")?,
-        current_count: number(&f[4], "current count")?,
-        activation_interval: number(&f[5], "activation interval")?,
-        renewal_interval: number(&f[6], "renewal interval")?,
-        client_time: client_time(&f[7], problems),
+        hresult: hresult(f[0], "HRESULT")?,
+        status_flags: flags(f[1])?,
+        activated: flag(f[2], "activated flag")?,
+        current_count: number(f[4], "current count")?,
+        activation_interval: number(f[5], "activation interval")?,
+        renewal_interval: number(f[6], "renewal interval")?,
+        client_time: client_time(f[7], problems),
     })
 }
 
-fn host_request(f: &[String], problems: &mut Vec<String>) -> Result<HostRequest, String> {
+fn host_request(f: &[&str], problems: &mut Vec<String>) -> Result<HostRequest, String> {
     Ok(HostRequest {
-        hresult: hresult(&f[0], "HRESULT")?,
-        min_count: number(&f[1], "minimum count")?,
-        client_name: nonempty(Some(&f[2]), "client name")?,
-        cmid: guid(&f[3], "CMID")?,
-        client_time: client_time(&f[4], problems),
-        vm: flag(&f[5], "VM flag")?,
-        license_status: LicenseStatus::from_code(number(&f[6], "license status")?),
-        minutes_left: number(&f[7], "minutes left")?,
-        act_id: guid(&f[8], "activation id")?,
+        hresult: hresult(f[0], "HRESULT")?,
+        min_count: number(f[1], "minimum count")?,
+        client_name: nonempty(Some(f[2]), "client name")?,
+        cmid: guid(f[3], "CMID")?,
+        client_time: client_time(f[4], problems),
+        vm: flag(f[5], "VM flag")?,
+        license_status: LicenseStatus::from_code(number(f[6], "license status")?),
+        minutes_left: number(f[7], "minutes left")?,
+        act_id: guid(f[8], "activation id")?,
     })
 }
 

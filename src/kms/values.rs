@@ -59,9 +59,16 @@ impl LicenseStatus {
     }
 }
 
-/// A client machine id or activation id: a GUID, stored lower case without braces.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid(String);
+/// A client machine id or activation id: a GUID, stored lower case without braces, inline (no
+/// allocation per event: every kept event carries one or two).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid([u8; 36]);
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Guid({})", self.as_str())
+    }
+}
 
 impl Guid {
     pub fn parse(text: &str) -> Option<Guid> {
@@ -76,17 +83,21 @@ impl Guid {
                 8 | 13 | 18 | 23 => *c == b'-',
                 _ => c.is_ascii_hexdigit(),
             });
-        ok.then(|| Guid(t.to_ascii_lowercase()))
+        let mut out = [0u8; 36];
+        out.copy_from_slice(b.get(..36)?);
+        out.make_ascii_lowercase();
+        ok.then_some(Guid(out))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII hex digits and dashes are ever stored (checked in `parse`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

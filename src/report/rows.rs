@@ -3,7 +3,8 @@
 
 use crate::kms::event::*;
 use crate::kms::{EventKind, KmsBody, KmsEvent};
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
 use std::io::{self, Write};
 
 /// Every column a row can have, in CSV order.
@@ -63,112 +64,146 @@ pub fn table(kind: EventKind) -> &'static str {
     }
 }
 
-pub fn row(ev: &KmsEvent) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("source".into(), json!(&*ev.source));
-    m.insert("record_id".into(), json!(ev.record_id));
-    m.insert("time".into(), json!(ev.time.to_string()));
-    m.insert("computer".into(), json!(ev.computer));
-    m.insert("channel".into(), json!(ev.channel));
-    m.insert("provider".into(), json!(ev.provider));
-    m.insert("event_id".into(), json!(ev.event_id));
-    m.insert("table".into(), json!(table(ev.kind())));
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.into(), v);
-    };
-    let time = |t: &Option<jiff::Timestamp>| t.map(|t| t.to_string());
+/// One event as a row: its columns, present ones only, serialized straight to the output (no map
+/// per row). `row` gives the same as a JSON map, for CSV and the tests.
+pub struct Row<'a>(pub &'a KmsEvent);
+
+/// A value written through its `Display` (HRESULTs, flags, times) without a `String` per value.
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+fn shown_time(t: &Option<jiff::Timestamp>) -> Option<Shown<jiff::Timestamp>> {
+    t.map(Shown)
+}
+
+impl Serialize for Row<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ev = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("source", &*ev.source)?;
+        m.serialize_entry("record_id", &ev.record_id)?;
+        m.serialize_entry("time", &Shown(ev.time))?;
+        m.serialize_entry("computer", &ev.computer)?;
+        m.serialize_entry("channel", &ev.channel)?;
+        m.serialize_entry("provider", &ev.provider)?;
+        m.serialize_entry("event_id", &ev.event_id)?;
+        m.serialize_entry("table", table(ev.kind()))?;
+        body(&mut m, ev)?;
+        m.end()
+    }
+}
+
+fn body<M: SerializeMap>(m: &mut M, ev: &KmsEvent) -> Result<(), M::Error> {
     match &ev.body {
         KmsBody::ClientRequest(r) => {
-            put("hresult", json!(r.hresult.to_string()));
-            put("status_flags", json!(r.status_flags.to_string()));
-            put("kms_host", json!(r.kms_host));
-            put("kms_port", json!(r.kms_port));
-            put("cmid", json!(r.cmid.as_str()));
-            put("client_time", json!(time(&r.client_time)));
-            put("vm", json!(r.vm));
-            put("license_status", json!(r.license_status.code()));
-            put("minutes_left", json!(r.minutes_left));
-            put("act_id", json!(r.act_id.as_str()));
-            put("min_count", json!(r.min_count));
+            m.serialize_entry("hresult", &Shown(r.hresult))?;
+            m.serialize_entry("status_flags", &Shown(r.status_flags))?;
+            m.serialize_entry("kms_host", &r.kms_host)?;
+            m.serialize_entry("kms_port", &r.kms_port)?;
+            m.serialize_entry("cmid", r.cmid.as_str())?;
+            m.serialize_entry("client_time", &shown_time(&r.client_time))?;
+            m.serialize_entry("vm", &r.vm)?;
+            m.serialize_entry("license_status", &r.license_status.code())?;
+            m.serialize_entry("minutes_left", &r.minutes_left)?;
+            m.serialize_entry("act_id", r.act_id.as_str())?;
+            m.serialize_entry("min_count", &r.min_count)
         }
         KmsBody::ClientResponse(r) => {
-            put("hresult", json!(r.hresult.to_string()));
-            put("status_flags", json!(r.status_flags.to_string()));
-            put("activated", json!(r.activated));
-            put("current_count", json!(r.current_count));
-            put("activation_interval", json!(r.activation_interval));
-            put("renewal_interval", json!(r.renewal_interval));
-            put("client_time", json!(time(&r.client_time)));
+            m.serialize_entry("hresult", &Shown(r.hresult))?;
+            m.serialize_entry("status_flags", &Shown(r.status_flags))?;
+            m.serialize_entry("activated", &r.activated)?;
+            m.serialize_entry("current_count", &r.current_count)?;
+            m.serialize_entry("activation_interval", &r.activation_interval)?;
+            m.serialize_entry("renewal_interval", &r.renewal_interval)?;
+            m.serialize_entry("client_time", &shown_time(&r.client_time))
         }
         KmsBody::HostRequest(r) => {
-            put("host", json!(ev.computer));
-            put("hresult", json!(r.hresult.to_string()));
-            put("min_count", json!(r.min_count));
-            put("client_name", json!(r.client_name));
-            put("cmid", json!(r.cmid.as_str()));
-            put("client_time", json!(time(&r.client_time)));
-            put("vm", json!(r.vm));
-            put("license_status", json!(r.license_status.code()));
-            put("minutes_left", json!(r.minutes_left));
-            put("act_id", json!(r.act_id.as_str()));
+            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("hresult", &Shown(r.hresult))?;
+            m.serialize_entry("min_count", &r.min_count)?;
+            m.serialize_entry("client_name", &r.client_name)?;
+            m.serialize_entry("cmid", r.cmid.as_str())?;
+            m.serialize_entry("client_time", &shown_time(&r.client_time))?;
+            m.serialize_entry("vm", &r.vm)?;
+            m.serialize_entry("license_status", &r.license_status.code())?;
+            m.serialize_entry("minutes_left", &r.minutes_left)?;
+            m.serialize_entry("act_id", r.act_id.as_str())
         }
         KmsBody::DnsPublishFailed(DnsPublishFailed { hresult, domain }) => {
-            put("host", json!(ev.computer));
-            put("hresult", json!(hresult.to_string()));
-            put("domain", json!(domain));
+            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("hresult", &Shown(hresult))?;
+            m.serialize_entry("domain", domain)
         }
         KmsBody::DnsPublishSucceeded(DnsPublishSucceeded { domain }) => {
-            put("host", json!(ev.computer));
-            put("domain", json!(domain));
+            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("domain", domain)
         }
         KmsBody::SppError(SppError { hresult, detail }) => {
-            put("hresult", json!(hresult.map(|h| h.to_string())));
-            put("detail", json!(detail));
+            m.serialize_entry("hresult", &hresult.map(Shown))?;
+            m.serialize_entry("detail", detail)
         }
         KmsBody::LicensingStatus(LicensingStatus { app_id, status }) => {
-            put("app_id", json!(app_id.as_ref().map(|g| g.as_str())));
-            put("detail", json!(status));
+            m.serialize_entry("app_id", &app_id.as_ref().map(|g| g.as_str()))?;
+            m.serialize_entry("detail", status)
         }
         KmsBody::OtherActivation(o) => {
-            put("via", json!(o.channel.name()));
-            put("act_id", json!(o.act_id.as_ref().map(|g| g.as_str())));
-            put("hresult", json!(o.hresult.to_string()));
-            put("detail", json!(o.detail));
+            m.serialize_entry("via", o.channel.name())?;
+            m.serialize_entry("act_id", &o.act_id.as_ref().map(|g| g.as_str()))?;
+            m.serialize_entry("hresult", &Shown(o.hresult))?;
+            m.serialize_entry("detail", &o.detail)
         }
         KmsBody::OtherSpp(o) | KmsBody::OtherKmsLog(o) => {
-            put("data", json!(o.data));
-            put("has_binary", json!(o.has_binary));
+            m.serialize_entry("data", &o.data)?;
+            m.serialize_entry("has_binary", &o.has_binary)
         }
         KmsBody::Malformed(Malformed { reason, data, .. }) => {
-            put("malformed", json!(reason));
-            put("data", json!(data));
+            m.serialize_entry("malformed", reason)?;
+            m.serialize_entry("data", data)
         }
     }
-    m
+}
+
+pub fn row(ev: &KmsEvent) -> Map<String, Value> {
+    match serde_json::to_value(Row(ev)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
 }
 
 /// Rows rendered in parallel, a block at a time, and written in order.
 pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io::Result<()> {
     use rayon::prelude::*;
-    let line = |ev: &KmsEvent| -> String {
-        let r = row(ev);
-        match format {
-            RowFormat::Jsonl => Value::Object(r).to_string(),
-            RowFormat::Csv => COLUMNS
-                .iter()
-                .map(|c| csv_cell(r.get(*c)))
-                .collect::<Vec<_>>()
-                .join(","),
+    // One buffer per block of rows, filled in parallel, written in order.
+    let block_of = |block: &[KmsEvent]| -> Vec<u8> {
+        let mut buf = Vec::with_capacity(block.len() * 400);
+        for ev in block {
+            match format {
+                RowFormat::Jsonl => {
+                    // Writing to a Vec fails only on a value serde cannot write: none here.
+                    let _ = serde_json::to_writer(&mut buf, &Row(ev));
+                }
+                RowFormat::Csv => {
+                    let r = row(ev);
+                    let cells: Vec<String> = COLUMNS.iter().map(|c| csv_cell(r.get(*c))).collect();
+                    buf.extend_from_slice(cells.join(",").as_bytes());
+                }
+            }
+            buf.push(b'\n');
         }
+        buf
     };
     if format == RowFormat::Csv {
         writeln!(out, "{}", COLUMNS.join(","))?;
     }
-    for block in events.chunks(8192) {
-        let lines: Vec<String> = block.par_iter().map(line).collect();
-        for l in lines {
-            out.write_all(l.as_bytes())?;
-            out.write_all(b"\n")?;
+    for blocks in events.chunks(8192 * 4) {
+        let bufs: Vec<Vec<u8>> = blocks.par_chunks(1024).map(block_of).collect();
+        for b in bufs {
+            out.write_all(&b)?;
         }
     }
     out.flush()
