@@ -8,7 +8,7 @@ use crate::ingest::report::Status;
 use crate::kms::event::{ClientRequest, ClientResponse, HostRequest};
 use crate::kms::ids;
 use crate::kms::thresholds::Params;
-use crate::kms::values::machine_id;
+use crate::kms::values::{Guid, machine_id};
 use crate::kms::{Hresult, KmsBody, KmsEvent};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{HashMap, HashSet};
@@ -63,9 +63,9 @@ impl Outcome {
 pub struct Attempt {
     /// Machine identity of the client (`machine_id` of its `Computer`).
     pub client: String,
-    pub computer: String,
-    pub cmid: String,
-    pub act_id: String,
+    pub computer: Arc<str>,
+    pub cmid: Guid,
+    pub act_id: Guid,
     pub request: Evidence,
     /// Identity of the KMS host the client asked (`None` when the field was empty).
     pub kms_host: Option<String>,
@@ -123,8 +123,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
 
     let mut requests: HashMap<String, Vec<(&KmsEvent, &ClientRequest)>> = HashMap::new();
     let mut responses: HashMap<String, Vec<(&KmsEvent, &ClientResponse)>> = HashMap::new();
-    let mut host_records: HashMap<(String, String), Vec<(&KmsEvent, &HostRequest)>> =
-        HashMap::new();
+    let mut host_records: HashMap<(Guid, String), Vec<(&KmsEvent, &HostRequest)>> = HashMap::new();
     for e in &bundle.events {
         match &e.body {
             KmsBody::ClientRequest(r) => requests
@@ -136,7 +135,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 .or_default()
                 .push((e, r)),
             KmsBody::HostRequest(h) => host_records
-                .entry((h.cmid.as_str().to_string(), machine_id(&h.client_name)))
+                .entry((h.cmid, machine_id(&h.client_name)))
                 .or_default()
                 .push((e, h)),
             _ => {}
@@ -216,8 +215,8 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
             out.push(Attempt {
                 client: client.clone(),
                 computer: e.computer.clone(),
-                cmid: r.cmid.as_str().to_string(),
-                act_id: r.act_id.as_str().to_string(),
+                cmid: r.cmid,
+                act_id: r.act_id,
                 request: Evidence::of(e),
                 kms_host,
                 request_hresult: r.hresult,
@@ -232,9 +231,9 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
             });
         }
         // The latest attempt per product of this client.
-        let mut last: HashMap<&str, usize> = HashMap::new();
+        let mut last: HashMap<Guid, usize> = HashMap::new();
         for (k, a) in out[first..].iter().enumerate() {
-            last.insert(a.act_id.as_str(), first + k);
+            last.insert(a.act_id, first + k);
         }
         let idx: Vec<usize> = last.into_values().collect();
         for k in idx {
@@ -272,12 +271,12 @@ fn match_host<'a>(
     e: &KmsEvent,
     r: &ClientRequest,
     client: &str,
-    host_records: &HashMap<(String, String), Vec<(&'a KmsEvent, &'a HostRequest)>>,
+    host_records: &HashMap<(Guid, String), Vec<(&'a KmsEvent, &'a HostRequest)>>,
     used: &mut HashSet<(Arc<str>, u64)>,
     match_window: SignedDuration,
     client_time_window: SignedDuration,
 ) -> Option<(&'a KmsEvent, &'a HostRequest)> {
-    let candidates = host_records.get(&(r.cmid.as_str().to_string(), client.to_string()))?;
+    let candidates = host_records.get(&(r.cmid, client.to_string()))?;
     let best = candidates
         .iter()
         .filter(|(he, _)| !used.contains(&(he.source.clone(), he.record_id)))

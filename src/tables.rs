@@ -5,9 +5,9 @@
 use crate::correlate::Attempt;
 use crate::ingest::Ingested;
 use crate::ingest::report::Status;
-use crate::kms::KmsBody;
 use crate::kms::thresholds::Params;
 use crate::kms::values::{domain_id, machine_domain, machine_id};
+use crate::kms::{KmsBody, KmsEvent};
 use jiff::Timestamp;
 use polars::prelude::*;
 
@@ -392,6 +392,162 @@ impl Tables {
     }
 }
 
+fn rows_of(events: &[KmsEvent], row: fn(&KmsEvent) -> Option<Vec<Val>>) -> Vec<Vec<Val>> {
+    events.iter().filter_map(row).collect()
+}
+
+/// Events of the KMS host log that are not request records: tampering evidence.
+fn kms_log_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    if !crate::kms::ids::is_kms_channel(&e.channel) {
+        return None;
+    }
+    let problem = match &e.body {
+        KmsBody::HostRequest(_) => return None,
+        KmsBody::Malformed(m) => format!(
+            "event {} with a malformed payload: {}",
+            e.event_id, m.reason
+        ),
+        _ => format!("event {} from {}", e.event_id, e.provider),
+    };
+    let has_binary = matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary);
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        s(&*e.provider),
+        i(e.event_id),
+        b(has_binary),
+        s(problem),
+    ])
+}
+
+fn client_request_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    let KmsBody::ClientRequest(r) = &e.body else {
+        return None;
+    };
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(&*e.computer),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        s(r.hresult.to_string()),
+        s(r.status_flags.to_string()),
+        os(r.kms_host.as_deref().map(machine_id)),
+        oi(r.kms_port),
+        s(r.cmid.as_str()),
+        Val::T(r.client_time),
+        b(r.vm),
+        i(r.license_status.code()),
+        i(r.minutes_left),
+        s(r.act_id.as_str()),
+        oi(r.min_count),
+        os(machine_domain(&e.computer)),
+    ])
+}
+
+fn client_response_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    let KmsBody::ClientResponse(r) = &e.body else {
+        return None;
+    };
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(&*e.computer),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        s(r.hresult.to_string()),
+        s(r.status_flags.to_string()),
+        b(r.activated),
+        i(r.current_count),
+        i(r.activation_interval),
+        i(r.renewal_interval),
+        Val::T(r.client_time),
+    ])
+}
+
+fn host_request_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    let KmsBody::HostRequest(h) = &e.body else {
+        return None;
+    };
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        s(h.hresult.to_string()),
+        i(h.min_count),
+        s(&h.client_name),
+        s(machine_id(&h.client_name)),
+        s(h.cmid.as_str()),
+        Val::T(h.client_time),
+        b(h.vm),
+        i(h.license_status.code()),
+        i(h.minutes_left),
+        s(h.act_id.as_str()),
+    ])
+}
+
+fn other_activation_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    let KmsBody::OtherActivation(x) = &e.body else {
+        return None;
+    };
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(&*e.computer),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        s(x.channel.name()),
+        os(x.act_id.as_ref().map(|g| g.as_str().to_string())),
+        s(x.hresult.to_string()),
+        b(x.succeeded()),
+        s(&x.detail),
+    ])
+}
+
+fn spp_error_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    let KmsBody::SppError(x) = &e.body else {
+        return None;
+    };
+    Some(vec![
+        s(&*e.source),
+        i(e.record_id as i64),
+        s(&*e.computer),
+        s(machine_id(&e.computer)),
+        t(e.time),
+        i(e.event_id),
+        os(x.hresult.map(|h| h.to_string())),
+        os(x.detail.clone()),
+        os(machine_domain(&e.computer)),
+    ])
+}
+
+fn host_dns_row(e: &KmsEvent) -> Option<Vec<Val>> {
+    match &e.body {
+        KmsBody::DnsPublishFailed(d) => Some(vec![
+            s(&*e.source),
+            i(e.record_id as i64),
+            s(machine_id(&e.computer)),
+            t(e.time),
+            i(e.event_id),
+            s(d.hresult.to_string()),
+            s(domain_id(&d.domain)),
+        ]),
+        KmsBody::DnsPublishSucceeded(d) => Some(vec![
+            s(&*e.source),
+            i(e.record_id as i64),
+            s(machine_id(&e.computer)),
+            t(e.time),
+            i(e.event_id),
+            Val::S(None),
+            s(domain_id(&d.domain)),
+        ]),
+        _ => None,
+    }
+}
+
 pub fn build(
     bundle: &Ingested,
     attempts: &[Attempt],
@@ -401,133 +557,16 @@ pub fn build(
     // Each table's rows are dropped as soon as its frame exists: rows of values weigh far more
     // than the frames, and attempts are the largest.
     let attempts_frame = owned_frame(&ATTEMPTS, attempts.iter().map(attempt_row).collect())?;
-    let mut creq = Vec::new();
-    let mut cresp = Vec::new();
-    let mut hreq = Vec::new();
-    let mut dns = Vec::new();
-    let mut spp = Vec::new();
-    let mut kms_log = Vec::new();
-    let mut other = Vec::new();
-    for e in &bundle.events {
-        if crate::kms::ids::is_kms_channel(&e.channel) {
-            let problem = match &e.body {
-                KmsBody::HostRequest(_) => None,
-                KmsBody::Malformed(m) => Some(format!(
-                    "event {} with a malformed payload: {}",
-                    e.event_id, m.reason
-                )),
-                _ => Some(format!("event {} from {}", e.event_id, e.provider)),
-            };
-            if let Some(problem) = problem {
-                let has_binary = matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary);
-                kms_log.push(vec![
-                    s(&*e.source),
-                    i(e.record_id as i64),
-                    s(machine_id(&e.computer)),
-                    t(e.time),
-                    s(&e.provider),
-                    i(e.event_id),
-                    b(has_binary),
-                    s(problem),
-                ]);
-            }
-        }
-        let src = s(&*e.source);
-        let rid = i(e.record_id as i64);
-        match &e.body {
-            KmsBody::ClientRequest(r) => creq.push(vec![
-                src,
-                rid,
-                s(&e.computer),
-                s(machine_id(&e.computer)),
-                t(e.time),
-                s(r.hresult.to_string()),
-                s(r.status_flags.to_string()),
-                os(r.kms_host.as_deref().map(machine_id)),
-                oi(r.kms_port),
-                s(r.cmid.as_str()),
-                Val::T(r.client_time),
-                b(r.vm),
-                i(r.license_status.code()),
-                i(r.minutes_left),
-                s(r.act_id.as_str()),
-                oi(r.min_count),
-                os(machine_domain(&e.computer)),
-            ]),
-            KmsBody::ClientResponse(r) => cresp.push(vec![
-                src,
-                rid,
-                s(&e.computer),
-                s(machine_id(&e.computer)),
-                t(e.time),
-                s(r.hresult.to_string()),
-                s(r.status_flags.to_string()),
-                b(r.activated),
-                i(r.current_count),
-                i(r.activation_interval),
-                i(r.renewal_interval),
-                Val::T(r.client_time),
-            ]),
-            KmsBody::HostRequest(h) => hreq.push(vec![
-                src,
-                rid,
-                s(machine_id(&e.computer)),
-                t(e.time),
-                s(h.hresult.to_string()),
-                i(h.min_count),
-                s(&h.client_name),
-                s(machine_id(&h.client_name)),
-                s(h.cmid.as_str()),
-                Val::T(h.client_time),
-                b(h.vm),
-                i(h.license_status.code()),
-                i(h.minutes_left),
-                s(h.act_id.as_str()),
-            ]),
-            KmsBody::DnsPublishFailed(d) => dns.push(vec![
-                src,
-                rid,
-                s(machine_id(&e.computer)),
-                t(e.time),
-                i(e.event_id),
-                s(d.hresult.to_string()),
-                s(domain_id(&d.domain)),
-            ]),
-            KmsBody::DnsPublishSucceeded(d) => dns.push(vec![
-                src,
-                rid,
-                s(machine_id(&e.computer)),
-                t(e.time),
-                i(e.event_id),
-                Val::S(None),
-                s(domain_id(&d.domain)),
-            ]),
-            KmsBody::OtherActivation(x) => other.push(vec![
-                src,
-                rid,
-                s(&e.computer),
-                s(machine_id(&e.computer)),
-                t(e.time),
-                s(x.channel.name()),
-                os(x.act_id.as_ref().map(|g| g.as_str().to_string())),
-                s(x.hresult.to_string()),
-                b(x.succeeded()),
-                s(&x.detail),
-            ]),
-            KmsBody::SppError(x) => spp.push(vec![
-                src,
-                rid,
-                s(&e.computer),
-                s(machine_id(&e.computer)),
-                t(e.time),
-                i(e.event_id),
-                os(x.hresult.map(|h| h.to_string())),
-                os(x.detail.clone()),
-                os(machine_domain(&e.computer)),
-            ]),
-            _ => {}
-        }
-    }
+    // One table at a time: only one table's rows of values exist at once (they weigh far more
+    // than the frames).
+    let events = &bundle.events;
+    let creq = owned_frame(&CLIENT_REQUESTS, rows_of(events, client_request_row))?;
+    let cresp = owned_frame(&CLIENT_RESPONSES, rows_of(events, client_response_row))?;
+    let hreq = owned_frame(&HOST_REQUESTS, rows_of(events, host_request_row))?;
+    let dns = owned_frame(&HOST_DNS, rows_of(events, host_dns_row))?;
+    let spp = owned_frame(&SPP_ERRORS, rows_of(events, spp_error_row))?;
+    let other = owned_frame(&OTHER_ACTIVATIONS, rows_of(events, other_activation_row))?;
+    let kms_log = owned_frame(&KMS_LOG_EVENTS, rows_of(events, kms_log_row))?;
     let sources: Vec<Vec<Val>> = bundle
         .sources
         .iter()
@@ -584,18 +623,18 @@ pub fn build(
         .collect();
     let frames = vec![
         ("sources", owned_frame(&SOURCES, sources)?),
-        ("client_requests", owned_frame(&CLIENT_REQUESTS, creq)?),
-        ("client_responses", owned_frame(&CLIENT_RESPONSES, cresp)?),
-        ("host_requests", owned_frame(&HOST_REQUESTS, hreq)?),
-        ("host_dns", owned_frame(&HOST_DNS, dns)?),
-        ("spp_errors", owned_frame(&SPP_ERRORS, spp)?),
+        ("client_requests", creq),
+        ("client_responses", cresp),
+        ("host_requests", hreq),
+        ("host_dns", dns),
+        ("spp_errors", spp),
         ("slmgr", owned_frame(&SLMGR, slmgr_rows(bundle))?),
         ("attempts", attempts_frame),
         ("params", owned_frame(&PARAMS, params)?),
         ("expected_hosts", owned_frame(&EXPECTED_HOSTS, expected)?),
-        ("kms_log_events", owned_frame(&KMS_LOG_EVENTS, kms_log)?),
+        ("kms_log_events", kms_log),
         ("host_logs", owned_frame(&HOST_LOGS, host_logs)?),
-        ("other_activations", owned_frame(&OTHER_ACTIVATIONS, other)?),
+        ("other_activations", other),
         ("products", owned_frame(&PRODUCTS, product_rows())?),
     ];
     Ok(Tables { frames })
@@ -622,7 +661,7 @@ fn product_rows() -> Vec<Vec<Val>> {
 }
 
 fn attempt_row(a: &Attempt) -> Vec<Val> {
-    let known = crate::kms::catalog::get().product(&a.act_id);
+    let known = crate::kms::catalog::get().product(a.act_id.as_str());
     let (resp_time, resp_src, resp_rid, resp_hr, activated, count) = match &a.response {
         Some((e, f)) => (
             t(e.time),
@@ -661,9 +700,9 @@ fn attempt_row(a: &Attempt) -> Vec<Val> {
     };
     vec![
         s(&a.client),
-        s(&a.computer),
-        s(&a.cmid),
-        s(&a.act_id),
+        s(&*a.computer),
+        s(a.cmid.as_str()),
+        s(a.act_id.as_str()),
         s(&*a.request.source),
         i(a.request.record_id as i64),
         t(a.request.time),

@@ -410,7 +410,7 @@ fn crafted_xml_costs_its_record_not_the_memory_of_the_run() {
         "an entity was expanded"
     );
     assert!(
-        b.events.iter().any(|e| e.computer == "pc1.contoso.com"),
+        b.events.iter().any(|e| &*e.computer == "pc1.contoso.com"),
         "the event after the crafted ones is read"
     );
 }

@@ -44,9 +44,9 @@ fn wevtutil_rendered_stream_without_root_and_single_quotes() {
 
     let req = by_record(&b.events, 8528);
     assert_eq!(req.time, ts("2023-05-31T01:21:13.9553393Z"));
-    assert_eq!(req.computer, "CLIENT01.contoso.com");
-    assert_eq!(req.channel, "Application");
-    assert_eq!(req.provider, "Microsoft-Windows-Security-SPP");
+    assert_eq!(&*req.computer, "CLIENT01.contoso.com");
+    assert_eq!(&*req.channel, "Application");
+    assert_eq!(&*req.provider, "Microsoft-Windows-Security-SPP");
     assert_eq!(req.event_id, 12288);
     let KmsBody::ClientRequest(r) = &req.body else {
         panic!("{:?}", req.body)
@@ -76,8 +76,8 @@ fn wevtutil_rendered_stream_without_root_and_single_quotes() {
     assert_eq!(r.client_time, Some(ts("2023-05-31T01:21:00Z")));
 
     let host = by_record(&b.events, 311);
-    assert_eq!(host.channel, "Key Management Service");
-    assert_eq!(host.computer, "kms01.contoso.com");
+    assert_eq!(&*host.channel, "Key Management Service");
+    assert_eq!(&*host.computer, "kms01.contoso.com");
     let KmsBody::HostRequest(h) = &host.body else {
         panic!("{:?}", host.body)
     };
@@ -149,7 +149,7 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
 
     // Server 2008 host (Licensing-SLC), Data[0] only, `","` separators, short client name.
     let host = by_record(&b.events, 77);
-    assert_eq!(host.provider, "Microsoft-Windows-Security-Licensing-SLC");
+    assert_eq!(&*host.provider, "Microsoft-Windows-Security-Licensing-SLC");
     let KmsBody::HostRequest(h) = &host.body else {
         panic!("{:?}", host.body)
     };
@@ -163,7 +163,7 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
     // Office 2010 (OSPP source) 12288.
     let office = by_record(&b.events, 5120);
     assert_eq!(
-        office.provider,
+        &*office.provider,
         "Office Software Protection Platform Service"
     );
     let KmsBody::ClientRequest(r) = &office.body else {

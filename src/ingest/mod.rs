@@ -120,6 +120,7 @@ fn assemble(mut reports: Vec<SourceReport>) -> Ingested {
         slmgr.append(&mut r.tally.slmgr);
     }
     name_slmgr_machines(&mut reports, &mut slmgr);
+    release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
         (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
@@ -128,6 +129,22 @@ fn assemble(mut reports: Vec<SourceReport>) -> Ingested {
         events,
         sources: reports,
         slmgr,
+    }
+}
+
+/// Returns to the system the memory the readers freed (their threads' buffers and the kept
+/// events' first copies): glibc keeps freed memory in per-thread arenas otherwise, and the peak of
+/// a run would carry it to the end.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory of the allocator; it has no preconditions.
+        unsafe {
+            malloc_trim(0);
+        }
     }
 }
 
@@ -193,8 +210,14 @@ fn stall_for_tests(label: &str) {
 /// Reads one source. A panic in a parser (a bug, met on hostile input) costs this source only.
 fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Vec<SourceReport> {
     let run = std::panic::AssertUnwindSafe(|| read_source_inner(src, opts, progress));
-    crate::messages::with_caught_panics(run)
-        .unwrap_or_else(|panic| vec![panicked(src.label.clone(), &*panic)])
+    let mut reports = crate::messages::with_caught_panics(run)
+        .unwrap_or_else(|panic| vec![panicked(src.label.clone(), &*panic)]);
+    // Kept events live until the end of the run: give back what their growth over-allocated
+    // while this thread can still reuse it.
+    for r in &mut reports {
+        r.tally.events.shrink_to_fit();
+    }
+    reports
 }
 
 /// The report of a source whose reader panicked (a bug): the fuzz targets look for this reason.

@@ -25,6 +25,8 @@ pub struct Tally {
     pub lost: Losses,
     /// EVTX records whose template the typed reader does not cover, rendered as XML instead.
     pub rendered_as_xml: u64,
+    /// Names the kept events share.
+    pub names: kms::event::Names,
 }
 
 /// One kind of loss in a source.
@@ -117,7 +119,7 @@ impl Tally {
     pub fn keep(&mut self, raw: RawEvent, source: &Arc<str>) {
         self.identify(&raw);
         let record = raw.record_id.unwrap_or(0);
-        if let Some(decoded) = kms::decode(raw, source) {
+        if let Some(decoded) = kms::decode(raw, source, &mut self.names) {
             for p in decoded.problems {
                 self.diagnostics.push(Diagnostic::new(
                     Severity::Warning,

@@ -17,7 +17,7 @@ pub struct Decoded {
 }
 
 /// `None` for records that are not about KMS activation.
-pub fn decode(raw: RawEvent, source: &Arc<str>) -> Option<Decoded> {
+pub fn decode(raw: RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Decoded> {
     let kind = classify(&raw.provider, &raw.channel, raw.event_id)?;
     let mut problems = Vec::new();
     let body = match body(kind, &raw, &mut problems) {
@@ -43,9 +43,9 @@ pub fn decode(raw: RawEvent, source: &Arc<str>) -> Option<Decoded> {
             source: source.clone(),
             record_id: raw.record_id.unwrap_or(0),
             time,
-            computer: raw.computer,
-            channel: raw.channel,
-            provider: raw.provider,
+            computer: names.computer(raw.computer),
+            channel: names.channel(raw.channel),
+            provider: names.provider(raw.provider),
             event_id: raw.event_id,
             body,
         },
@@ -292,7 +292,7 @@ mod other_activation_tests {
     }
 
     fn decoded(event_id: u16, data: &[&str]) -> KmsBody {
-        decode(raw(event_id, data), &Arc::from("x"))
+        decode(raw(event_id, data), &Arc::from("x"), &mut Names::default())
             .unwrap()
             .event
             .body

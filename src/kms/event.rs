@@ -14,11 +14,43 @@ pub struct KmsEvent {
     pub record_id: u64,
     /// `TimeCreated`, UTC.
     pub time: Timestamp,
-    pub computer: String,
-    pub channel: String,
-    pub provider: String,
+    /// `Computer`, `Channel` and provider name: shared by every event of a source (one
+    /// allocation per source, not three per event).
+    pub computer: Arc<str>,
+    pub channel: Arc<str>,
+    pub provider: Arc<str>,
     pub event_id: u16,
     pub body: KmsBody,
+}
+
+/// The last computer, channel and provider names seen, shared by the events that repeat them
+/// (every event of a log, in practice).
+#[derive(Debug, Default)]
+pub struct Names {
+    computer: Option<Arc<str>>,
+    channel: Option<Arc<str>>,
+    provider: Option<Arc<str>>,
+}
+
+impl Names {
+    fn share(slot: &mut Option<Arc<str>>, name: String) -> Arc<str> {
+        match slot {
+            Some(last) if **last == *name => last.clone(),
+            _ => slot.insert(Arc::from(name)).clone(),
+        }
+    }
+
+    pub fn computer(&mut self, name: String) -> Arc<str> {
+        Self::share(&mut self.computer, name)
+    }
+
+    pub fn channel(&mut self, name: String) -> Arc<str> {
+        Self::share(&mut self.channel, name)
+    }
+
+    pub fn provider(&mut self, name: String) -> Arc<str> {
+        Self::share(&mut self.provider, name)
+    }
 }
 
 impl KmsEvent {
