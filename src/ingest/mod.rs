@@ -80,15 +80,49 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
             r
         })
         .collect();
+    let sink = Arc::new(Sink::default());
     let read: Vec<Vec<SourceReport>> = match opts.source_timeout {
-        Some(limit) => watchdog::read_all(&found, opts, limit, progress),
+        Some(limit) => watchdog::read_all(&found, opts, limit, progress, &sink),
         None => found
             .par_iter()
-            .map(|s| read_source(s, opts, progress))
+            .map(|s| {
+                let mut r = read_source(s, opts, progress);
+                sink.take_from(&mut r);
+                r
+            })
             .collect(),
     };
     reports.extend(read.into_iter().flatten());
-    assemble(reports)
+    // Taken, not unwrapped: a worker stuck past the time limit still holds the sink.
+    let events = sink.take_all();
+    assemble(reports, events)
+}
+
+/// Where the kept events of each source go as soon as it is read: the source's own list is freed
+/// while its thread can still reuse the memory, and the bundle's list is never copied whole.
+#[derive(Default)]
+struct Sink(std::sync::Mutex<Vec<KmsEvent>>);
+
+impl Sink {
+    fn take_from(&self, reports: &mut [SourceReport]) {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for r in reports {
+            all.append(&mut r.tally.events);
+            r.tally.events = Vec::new();
+        }
+    }
+
+    fn take_all(&self) -> Vec<KmsEvent> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
 }
 
 /// Reads in-memory files (name, content) as a bundle, sniffed like files on disk: for fuzzing and
@@ -106,13 +140,11 @@ pub fn ingest_bytes(files: &[(&str, &[u8])], opts: &IngestOptions) -> Ingested {
                 .unwrap_or_else(|panic| vec![panicked(label.clone(), &*panic)])
         })
         .collect();
-    assemble(reports)
+    assemble(reports, Vec::new())
 }
 
 /// The bundle from its sources' reports: events moved out, slmgr outputs named, all sorted.
-fn assemble(mut reports: Vec<SourceReport>) -> Ingested {
-    // Sized once, sorted in place: the kept events are most of the memory of a run.
-    let mut events = Vec::with_capacity(reports.iter().map(|r| r.tally.events.len()).sum());
+fn assemble(mut reports: Vec<SourceReport>, mut events: Vec<KmsEvent>) -> Ingested {
     let mut slmgr = Vec::new();
     for r in &mut reports {
         events.append(&mut r.tally.events);

@@ -6,7 +6,7 @@
 //! lock, not a thread hand-off: bundles hold tens of thousands of small logs.
 
 use super::report::SourceReport;
-use super::{IngestOptions, read_source};
+use super::{IngestOptions, Sink, read_source};
 use crate::sources::Source;
 use indicatif::ProgressBar;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,6 +24,7 @@ struct Shared {
     found: Vec<Source>,
     opts: IngestOptions,
     progress: ProgressBar,
+    sink: Arc<Sink>,
     next: AtomicUsize,
     results: Mutex<Results>,
     settled: Condvar,
@@ -58,12 +59,14 @@ pub fn read_all(
     opts: &IngestOptions,
     limit: Duration,
     progress: &ProgressBar,
+    sink: &Arc<Sink>,
 ) -> Vec<Vec<SourceReport>> {
     let n = found.len();
     let shared = Arc::new(Shared {
         found: found.to_vec(),
         opts: *opts,
         progress: progress.clone(),
+        sink: sink.clone(),
         next: AtomicUsize::new(0),
         results: Mutex::new(Results {
             reports: (0..n).map(|_| None).collect(),
@@ -81,7 +84,11 @@ pub fn read_all(
         // No thread to be had: read here, without a watchdog, rather than not at all.
         return found
             .iter()
-            .map(|s| read_source(s, opts, progress))
+            .map(|s| {
+                let mut r = read_source(s, opts, progress);
+                sink.take_from(&mut r);
+                r
+            })
             .collect();
     }
     let mut results = lock(&shared.results);
@@ -140,8 +147,13 @@ fn work(shared: &Shared, slot: &Slot) {
             break;
         };
         *lock(&slot.current) = Some((i, Instant::now()));
-        let reports = read_source(src, &shared.opts, &shared.progress);
+        let mut reports = read_source(src, &shared.opts, &shared.progress);
         *lock(&slot.current) = None;
+        if slot.retired.load(Ordering::Relaxed) {
+            // Timed out while it ran: the source is reported as lost, its late events dropped.
+            break;
+        }
+        shared.sink.take_from(&mut reports);
         shared.settle(i, reports);
     }
 }
