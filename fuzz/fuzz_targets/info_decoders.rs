@@ -41,5 +41,5 @@ fuzz_target!(|input: Input| {
         has_binary: false,
     };
     let source: Arc<str> = "fuzzed".into();
-    let _ = kmslens::kms::decode::decode(raw, &source);
+    let _ = kmslens::kms::decode::decode(raw, &source, &mut Default::default());
 });

@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let source: std::sync::Arc<str> = "fuzzed.txt".into();
     let text = kmslens::ingest::slmgr::decode(data);
     for e in kmslens::ingest::text::parse(&text) {
-        let _ = kmslens::kms::decode::decode(e.raw, &source);
+        let _ = kmslens::kms::decode::decode(e.raw, &source, &mut Default::default());
     }
 });
