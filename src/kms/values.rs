@@ -273,11 +273,14 @@ mod tests {
 /// FQDN, NetBIOS name, upper or lower case, with or without a trailing dot. The identity is the
 /// lower-case first label (`PC02.contoso.com.` → `pc02`); IP addresses are kept whole.
 pub fn machine_id(name: &str) -> String {
-    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
-    if let Some(ip) = ip_literal(&n) {
-        return ip.to_string();
+    let n = name.trim().trim_end_matches('.');
+    // Only a name of digits and dots, or with a colon or bracket, can be an address (called for
+    // every row of every table: no parse attempt for the names of machines).
+    let maybe_ip = n.contains([':', '[']) || n.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if maybe_ip && let Some(ip) = ip_literal(n) {
+        return ip.to_ascii_lowercase();
     }
-    n.split('.').next().unwrap_or_default().to_string()
+    n.split('.').next().unwrap_or_default().to_ascii_lowercase()
 }
 
 /// The address of a name that is an IP address (IPv6 with or without brackets).
