@@ -288,7 +288,8 @@ fn plain(s: &str) -> bool {
 /// and U+FFFE/U+FFFF as `_` (as Windows does), and the XML parser turns CR LF and lone CR into LF.
 fn element_text(s: String) -> String {
     let needs = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\u{FFFE}' || c == '\u{FFFF}';
-    if !s.chars().any(needs) {
+    // Bytes first: U+FFFE and U+FFFF start with 0xEF in UTF-8, controls are single bytes.
+    if !s.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF) {
         return s;
     }
     let mut out = String::with_capacity(s.len());
