@@ -1,6 +1,9 @@
 //! No panic path from input or environment: extreme values in logs, closed pipes, and what a
 //! CI job sees (`--strict`, the watchdog).
 
+mod common;
+
+use common::event_xml as event;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -10,14 +13,6 @@ fn bin() -> Command {
 
 fn samples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-/// One wevtutil-style event.
-fn event(id: u16, channel: &str, computer: &str, time: &str, record: u64, data: &[&str]) -> String {
-    let data: String = data.iter().map(|d| format!("<Data>{d}</Data>")).collect();
-    format!(
-        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{record}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n"
-    )
 }
 
 /// A bundle whose values sit at the ends of what each field can hold.

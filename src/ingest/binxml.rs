@@ -268,15 +268,20 @@ fn field(src: &Option<Src>, values: &[Val]) -> Option<Option<String>> {
 
 /// A FILETIME in the years the XML renders with four digits, as the XML path reads them.
 fn filetime(ticks: u64) -> Val {
-    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
-    let secs = (ticks / 10_000_000) as i64 - EPOCH_DIFF_SECS;
-    let nanos = ((ticks % 10_000_000) * 100) as i32;
-    match jiff::Timestamp::new(secs, nanos) {
-        Ok(t) if (1601..=9999).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => {
+    match filetime_to_timestamp(ticks) {
+        Some(t) if (1601..=9999).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => {
             Val::Time(t)
         }
         _ => Val::Other,
     }
+}
+
+/// A FILETIME (100 ns ticks since 1601-01-01) as a timestamp, if jiff can hold it.
+pub fn filetime_to_timestamp(ticks: u64) -> Option<jiff::Timestamp> {
+    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
+    let secs = (ticks / 10_000_000) as i64 - EPOCH_DIFF_SECS;
+    let nanos = ((ticks % 10_000_000) * 100) as i32;
+    jiff::Timestamp::new(secs, nanos).ok()
 }
 
 /// No control characters: what an attribute value must be for this subset (XML normalises them).
@@ -289,7 +294,10 @@ fn plain(s: &str) -> bool {
 fn element_text(s: String) -> String {
     let needs = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\u{FFFE}' || c == '\u{FFFF}';
     // Bytes first: U+FFFE and U+FFFF start with 0xEF in UTF-8, controls are single bytes.
-    if !s.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF) {
+    if !s
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF)
+    {
         return s;
     }
     let mut out = String::with_capacity(s.len());

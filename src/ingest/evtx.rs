@@ -2,6 +2,7 @@
 //! chunks parsed in parallel. A chunk none of whose bytes name a licensing provider or the KMS
 //! log is not parsed: only its record headers are walked for counts and times.
 
+use super::binxml::filetime_to_timestamp;
 use super::report::{Loss, SourceReport, Tally};
 use super::xml::EventXmlReader;
 use crate::kms::ids;
@@ -472,12 +473,4 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-fn filetime_to_timestamp(ft: u64) -> Option<jiff::Timestamp> {
-    // 100 ns ticks since 1601-01-01.
-    const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
-    let secs = (ft / 10_000_000) as i64 - EPOCH_DIFF_SECS;
-    let nanos = ((ft % 10_000_000) * 100) as i32;
-    jiff::Timestamp::new(secs, nanos).ok()
 }

@@ -85,11 +85,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
         Some(limit) => watchdog::read_all(&found, opts, limit, progress, &sink),
         None => found
             .par_iter()
-            .map(|s| {
-                let mut r = read_source(s, opts, progress);
-                sink.take_from(&mut r);
-                r
-            })
+            .map(|s| sink.read(s, opts, progress))
             .collect(),
     };
     reports.extend(read.into_iter().flatten());
@@ -104,6 +100,18 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
 struct Sink(std::sync::Mutex<Vec<KmsEvent>>);
 
 impl Sink {
+    /// Reads a source and takes its kept events.
+    fn read(
+        &self,
+        src: &Source,
+        opts: &IngestOptions,
+        progress: &ProgressBar,
+    ) -> Vec<SourceReport> {
+        let mut reports = read_source(src, opts, progress);
+        self.take_from(&mut reports);
+        reports
+    }
+
     fn take_from(&self, reports: &mut [SourceReport]) {
         let mut all = self
             .0

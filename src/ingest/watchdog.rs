@@ -82,14 +82,7 @@ pub fn read_all(
     }
     if slots.is_empty() {
         // No thread to be had: read here, without a watchdog, rather than not at all.
-        return found
-            .iter()
-            .map(|s| {
-                let mut r = read_source(s, opts, progress);
-                sink.take_from(&mut r);
-                r
-            })
-            .collect();
+        return found.iter().map(|s| sink.read(s, opts, progress)).collect();
     }
     let mut results = lock(&shared.results);
     while results.settled < n {

@@ -198,17 +198,29 @@ pub fn diagnosis_mismatches(
     problems
 }
 
-/// Writes one machine's events as a wevtutil stream.
+/// One event as `wevtutil qe /f:xml` writes it (no root element), each value a `<Data>`.
+pub fn event_xml(
+    id: u16,
+    channel: &str,
+    computer: &str,
+    time: &str,
+    record: u64,
+    data: &[&str],
+) -> String {
+    let data: String = data.iter().map(|d| format!("<Data>{d}</Data>")).collect();
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{record}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n"
+    )
+}
+
+/// Writes one machine's events as a wevtutil stream; `|` separates the `<Data>` values.
 pub fn write_events(dir: &std::path::Path, name: &str, events: &[(u16, &str, &str, &str, &str)]) {
     let body: String = events
         .iter()
         .enumerate()
         .map(|(k, (id, channel, computer, time, data))| {
-            let data: String = data.split('|').map(|d| format!("<Data>{d}</Data>")).collect();
-            format!(
-                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>{id}</EventID><TimeCreated SystemTime='{time}'/><EventRecordID>{}</EventRecordID><Channel>{channel}</Channel><Computer>{computer}</Computer></System><EventData>{data}</EventData></Event>\r\n",
-                k + 1
-            )
+            let data: Vec<&str> = data.split('|').collect();
+            event_xml(*id, channel, computer, time, k as u64 + 1, &data)
         })
         .collect();
     std::fs::write(dir.join(name), body).unwrap();
