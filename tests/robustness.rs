@@ -296,6 +296,19 @@ fn strict_fails_on_damaged_inputs_and_failing_rules_only() {
         "{}",
         String::from_utf8_lossy(&whole.stderr)
     );
+    // Every EVTX source says how many records needed the XML fallback: none in the samples.
+    let whole_report = json_of(&whole);
+    let evtx: Vec<_> = whole_report["inputs"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "evtx")
+        .collect();
+    assert!(!evtx.is_empty());
+    for s in evtx {
+        assert_eq!(s["rendered_as_xml"], 0, "{s}");
+        assert_eq!(s["lost"]["records"], 0, "{s}");
+    }
     // A log cut in the middle of a record: damaged, exit 3, and the JSON says what was lost.
     let dir = tempfile::tempdir().unwrap();
     let bundle = samples_plus(dir.path(), "cut.xml");
