@@ -6,6 +6,7 @@ use crate::ingest::{self, IngestOptions, Ingested};
 use crate::kms::KmsBody;
 use crate::kms::thresholds::Params;
 use crate::kms::values::machine_id;
+use crate::messages::trace_memory;
 use crate::rules::engine::{self, NotChecked};
 use crate::rules::finding::Finding;
 use crate::rules::{Rule, RuleError};
@@ -47,10 +48,14 @@ pub fn run_on(
     params: Params,
     expected_hosts: Vec<String>,
 ) -> Result<Analysis, String> {
+    trace_memory("ingest");
     let attempts = correlate::correlate(&bundle, &params);
+    trace_memory("correlation");
     let tables = tables::build(&bundle, &attempts, &params, &expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
+    trace_memory("tables");
     let out = engine::run(rules, &tables);
+    trace_memory("rules");
     let diagnoses = diagnose::diagnose(&out.findings, rules);
     Ok(Analysis {
         bundle,

@@ -199,6 +199,27 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     flush(last_source, hidden);
 }
 
+/// With `KMSLENS_TRACE_MEMORY` set, prints the resident and peak memory after a stage of the
+/// analysis (Linux only): what `scripts/bench.py` cannot show, where a run's peak comes from.
+pub fn trace_memory(stage: &str) {
+    if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
+    };
+    eprint_line(format_args!(
+        "memory after {stage}: {} MiB resident, {} MiB peak",
+        field("VmRSS:"),
+        field("VmHWM:")
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

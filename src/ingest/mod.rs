@@ -10,6 +10,7 @@ pub mod slmgr;
 pub mod text;
 mod watchdog;
 pub mod xml;
+mod xml_split;
 
 use crate::kms::KmsEvent;
 use crate::messages::Severity;
@@ -19,7 +20,7 @@ use crate::sources::{self, Origin, Source};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use report::{Loss, SourceReport, Status};
-use std::io::{BufReader, Cursor, Read};
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -337,7 +338,7 @@ fn read_stream(
         Sniffed::Evtx => evtx::read(&mut stream, opts.evtx, &mut report),
         Sniffed::Xml { encoding, bom } => {
             report.detail = Some(encoding.name().to_string());
-            read_xml(BufReader::with_capacity(1 << 20, stream), encoding, bom, &mut report);
+            read_xml(stream, encoding, bom, &mut report);
         }
         Sniffed::Zip => return read_zip(report, stream, path, depth, opts, progress),
         Sniffed::LegacyEvt => report.skip(
@@ -438,32 +439,8 @@ fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
     }
 }
 
-fn read_xml(
-    input: impl std::io::BufRead,
-    encoding: xml::XmlEncoding,
-    bom: bool,
-    report: &mut SourceReport,
-) {
-    let label = report.source.clone();
-    let mut reader = xml::event_reader(input, encoding, bom);
-    while let Some(item) = reader.next_event() {
-        match item {
-            Ok(raw) => {
-                report.tally.records += 1;
-                if let Some(ts) = raw.time {
-                    report.tally.see_time(ts);
-                }
-                report.tally.keep(raw, &label);
-            }
-            Err(p) => {
-                report.damage(
-                    Loss::Record,
-                    Some(crate::messages::Location::Offset(p.offset)),
-                    p.message,
-                );
-            }
-        }
-    }
+fn read_xml(input: impl Read, encoding: xml::XmlEncoding, bom: bool, report: &mut SourceReport) {
+    xml_split::read(input, encoding, bom, report);
     if report.tally.records == 0 && report.tally.lost.total() == 0 {
         report.diag(Severity::Note, None, "export holds no events");
     }

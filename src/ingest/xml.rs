@@ -45,6 +45,8 @@ pub struct EventXmlReader<R: BufRead> {
     /// Offsets in error messages are counted from here (0 for files).
     errors: usize,
     done: bool,
+    /// Reading stopped before the end: a read failure or too many errors in a row.
+    gave_up: bool,
     /// The `<Event>` being read; kept across calls when a problem is returned mid-way.
     cur: Option<Partial>,
 }
@@ -71,6 +73,7 @@ impl<R: BufRead> EventXmlReader<R> {
             buf: Vec::with_capacity(4096),
             errors: 0,
             done: false,
+            gave_up: false,
             cur: None,
         }
     }
@@ -94,6 +97,7 @@ impl<R: BufRead> EventXmlReader<R> {
                     let offset = self.reader.error_position();
                     if let quick_xml::Error::Io(io) = &e {
                         self.done = true;
+                        self.gave_up = true;
                         return Some(Err(XmlProblem {
                             offset,
                             message: format!("read failed, rest of the file lost: {io}"),
@@ -101,6 +105,7 @@ impl<R: BufRead> EventXmlReader<R> {
                     }
                     if self.errors >= MAX_ERRORS {
                         self.done = true;
+                        self.gave_up = true;
                         return Some(Err(XmlProblem {
                             offset,
                             message: format!(
@@ -186,6 +191,11 @@ impl<R: BufRead> EventXmlReader<R> {
                 Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
             }
         }
+    }
+
+    /// Reading stopped before the end of the input (see `next_event`'s last problem).
+    pub fn gave_up(&self) -> bool {
+        self.gave_up
     }
 
     pub fn position(&self) -> u64 {
