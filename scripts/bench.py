@@ -4,11 +4,13 @@
 Builds (once, under $BENCH_DIR, default /tmp/kmslens-bench):
   big.evtx  N real 64 KiB chunks copied from the clean logs of ../shared/corpus/real
             (SPP-bearing Application chunks among them), behind a real file header;
-  big.xml   a wevtutil stream of the hand-written fixture events repeated to ~M MB.
+  big.xml   a wevtutil stream of the hand-written fixture events repeated to ~M MB;
+  viewer.xml the same events as an Event Viewer "Save as XML" file (UTF-16LE, <Events> root),
+            ~X MB.
 Then times `kmslens events` (release build) on each, and the Rust `evtx_dump` on big.evtx when it
 is installed (`cargo install evtx`, or EVTX_DUMP=path), and prints MB/s and peak RSS.
 
-usage: scripts/bench.py [--chunks 4096] [--xml-mb 256] [--runs 3]
+usage: scripts/bench.py [--chunks 4096] [--xml-mb 256] [--xml16-mb 1024] [--runs 3]
        scripts/bench.py --dense [--clients 20000] [--small-clients 5000] [--runs 3]
 
 --dense prints the paired ratios of the dense-log targets on fleets `kmslens simulate` writes
@@ -67,6 +69,19 @@ def make_xml(path, mb):
         while written < mb << 20:
             f.write(block)
             written += len(block)
+
+
+def make_viewer_xml(path, mb):
+    """An Event Viewer "Save as XML" file: UTF-16LE with BOM, declaration, <Events> root."""
+    events = [l for l in open(os.path.join(ROOT, "tests/fixtures/xml/wevtutil-rendered.xml"), encoding="utf-8").read().splitlines() if l]
+    block = ("\r\n".join(events) + "\r\n").encode("utf-16-le")
+    with open(path, "wb") as f:
+        f.write(b"\xff\xfe" + '<?xml version="1.0" encoding="UTF-16"?>\r\n<Events>\r\n'.encode("utf-16-le"))
+        written = 0
+        while written < mb << 20:
+            f.write(block)
+            written += len(block)
+        f.write("</Events>\r\n".encode("utf-16-le"))
 
 
 def run(cmd):
@@ -169,6 +184,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chunks", type=int, default=4096)
     ap.add_argument("--xml-mb", type=int, default=256)
+    ap.add_argument("--xml16-mb", type=int, default=1024, help="size of the UTF-16 Event Viewer file")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dense", action="store_true")
     ap.add_argument("--clients", type=int, default=20000)
@@ -186,12 +202,16 @@ def main():
         make_evtx(evtx, a.chunks)
     if not os.path.exists(xml):
         make_xml(xml, a.xml_mb)
+    xml16 = os.path.join(d, f"viewer-{a.xml16_mb}.xml")
+    if not os.path.exists(xml16):
+        make_viewer_xml(xml16, a.xml16_mb)
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     exe = os.path.join(ROOT, "target", "release", "kmslens")
     cases = [
         ("kmslens events (evtx, prefilter)", [exe, "events", "-q", evtx], evtx),
         ("kmslens events (evtx, --full-parse)", [exe, "events", "-q", "--full-parse", evtx], evtx),
         ("kmslens events (xml)", [exe, "events", "-q", xml], xml),
+        ("kmslens events (xml, UTF-16 viewer)", [exe, "events", "-q", xml16], xml16),
         ("kmslens analyze (evtx)", [exe, "analyze", "--format", "json", "-o", os.devnull, evtx], evtx),
     ]
     # The Rust evtx_dump (python-evtx installs a script of the same name).

@@ -37,6 +37,7 @@ pub struct Analysis {
 }
 
 pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
+    trace_memory("start");
     let bundle = ingest::ingest(req.paths, &req.ingest, progress);
     run_on(bundle, req.rules, req.params, req.expected_hosts)
 }

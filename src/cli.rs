@@ -95,6 +95,8 @@ pub enum RulesCommand {
     },
     /// Check the rule files of a folder: TOML fields, SQL against the tables, message placeholders.
     Check { dir: PathBuf },
+    /// The tables rules query: each table, what it holds, its columns and their types.
+    Tables,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -405,6 +407,22 @@ fn rules_command(cmd: RulesCommand) -> ExitCode {
         RulesCommand::List { rules: dirs } => rules_list(&dirs),
         RulesCommand::Show { id, rules: dirs } => rules_show(&id, &dirs),
         RulesCommand::Check { dir } => rules_check(&dir),
+        RulesCommand::Tables => rules_tables(),
+    }
+}
+
+fn rules_tables() -> ExitCode {
+    let mut out = String::new();
+    for t in crate::tables::ALL {
+        out.push_str(&format!("{}\n  {}\n", t.name(), t.about()));
+        for (name, kind) in t.columns() {
+            out.push_str(&format!("    {name:<22} {}\n", kind.name()));
+        }
+        out.push('\n');
+    }
+    match emit(None, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
     }
 }
 

@@ -241,6 +241,8 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
         }
     }
     out.sort_by(|a, b| (a.request.time, &a.client).cmp(&(b.request.time, &b.client)));
+    // Kept to the end of the run: not with up to twice the room the pushes left.
+    out.shrink_to_fit();
     out
 }
 

@@ -200,7 +200,8 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
 }
 
 /// With `KMSLENS_TRACE_MEMORY` set, prints the resident and peak memory after a stage of the
-/// analysis (Linux only): what `scripts/bench.py` cannot show, where a run's peak comes from.
+/// analysis (Linux only) and the time since the first stage: what `scripts/bench.py` cannot
+/// show, where a run's peak and time come from.
 pub fn trace_memory(stage: &str) {
     if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
         return;
@@ -213,10 +214,13 @@ pub fn trace_memory(stage: &str) {
             .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
             .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
     };
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
     eprint_line(format_args!(
-        "memory after {stage}: {} MiB resident, {} MiB peak",
+        "memory after {stage}: {} MiB resident, {} MiB peak ({:.2} s since the first stage)",
         field("VmRSS:"),
-        field("VmHWM:")
+        field("VmHWM:"),
+        elapsed.as_secs_f64()
     ));
 }
 

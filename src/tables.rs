@@ -1,15 +1,24 @@
 //! Tables: typed events and attempts as polars DataFrames, the schema rules query (see
 //! `docs/architecture.md`). Times are UTC, `Datetime[μs]`; HRESULTs are `0xC004F074` strings;
 //! `client`, `host` and `kms_host` hold machine identities (`machine_id`).
+//!
+//! Each table is one definition: a list of columns, each a name with the function that reads its
+//! value from a row. The frame, the schema rules are checked against and `kmslens rules tables`
+//! all come from it. Frames are built a column at a time straight from the rows (no row of
+//! values in between), and a text value repeated in a column is stored once.
 
 use crate::correlate::Attempt;
 use crate::ingest::Ingested;
-use crate::ingest::report::Status;
+use crate::ingest::report::{SlmgrRecord, SourceReport, Status};
+use crate::kms::catalog::{self, Known};
 use crate::kms::thresholds::Params;
 use crate::kms::values::{domain_id, machine_domain, machine_id};
 use crate::kms::{KmsBody, KmsEvent};
 use jiff::Timestamp;
 use polars::prelude::*;
+use polars_arrow::array::{MutableBinaryViewArray, View};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -20,269 +29,633 @@ pub enum Kind {
     Time,
 }
 
-/// One cell, typed by its column.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Val {
-    S(Option<String>),
-    I(Option<i64>),
-    F(Option<f64>),
-    B(Option<bool>),
-    T(Option<Timestamp>),
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Str => "text",
+            Kind::Int => "integer",
+            Kind::Float => "float",
+            Kind::Bool => "boolean",
+            Kind::Time => "datetime (UTC)",
+        }
+    }
 }
 
-fn s(v: impl Into<String>) -> Val {
-    Val::S(Some(v.into()))
-}
-fn os(v: Option<impl Into<String>>) -> Val {
-    Val::S(v.map(Into::into))
-}
-fn i(v: impl Into<i64>) -> Val {
-    Val::I(Some(v.into()))
-}
-fn oi<T: Into<i64>>(v: Option<T>) -> Val {
-    Val::I(v.map(Into::into))
-}
-fn t(v: Timestamp) -> Val {
-    Val::T(Some(v))
-}
-fn b(v: bool) -> Val {
-    Val::B(Some(v))
+/// Reads one column's value from a row of type `R`.
+pub enum Get<R> {
+    Str(for<'a> fn(&'a R) -> Option<Cow<'a, str>>),
+    Int(fn(&R) -> Option<i64>),
+    Float(fn(&R) -> Option<f64>),
+    Bool(fn(&R) -> Option<bool>),
+    Time(fn(&R) -> Option<Timestamp>),
 }
 
-use Kind::*;
-
-pub struct TableDef {
+pub struct Col<R> {
     pub name: &'static str,
-    pub columns: &'static [(&'static str, Kind)],
+    pub get: Get<R>,
 }
 
-pub const SOURCES: TableDef = TableDef {
-    name: "sources",
-    columns: &[
-        ("source", Str),
-        ("kind", Str),
-        ("computer", Str),
-        ("channel", Str),
-        ("records", Int),
-        ("kms_events", Int),
-        ("first_time", Time),
-        ("last_time", Time),
-        ("damaged", Int),
-        ("note", Str),
-    ],
-};
-pub const CLIENT_REQUESTS: TableDef = TableDef {
+impl<R> Col<R> {
+    pub fn kind(&self) -> Kind {
+        match self.get {
+            Get::Str(_) => Kind::Str,
+            Get::Int(_) => Kind::Int,
+            Get::Float(_) => Kind::Float,
+            Get::Bool(_) => Kind::Bool,
+            Get::Time(_) => Kind::Time,
+        }
+    }
+}
+
+impl<R> Col<R> {
+    pub const fn str(name: &'static str, f: for<'a> fn(&'a R) -> Option<Cow<'a, str>>) -> Self {
+        Col {
+            name,
+            get: Get::Str(f),
+        }
+    }
+    pub const fn int(name: &'static str, f: fn(&R) -> Option<i64>) -> Self {
+        Col {
+            name,
+            get: Get::Int(f),
+        }
+    }
+    pub const fn float(name: &'static str, f: fn(&R) -> Option<f64>) -> Self {
+        Col {
+            name,
+            get: Get::Float(f),
+        }
+    }
+    pub const fn bool(name: &'static str, f: fn(&R) -> Option<bool>) -> Self {
+        Col {
+            name,
+            get: Get::Bool(f),
+        }
+    }
+    pub const fn time(name: &'static str, f: fn(&R) -> Option<Timestamp>) -> Self {
+        Col {
+            name,
+            get: Get::Time(f),
+        }
+    }
+}
+
+/// A table: its name, what it holds, which rows of type `R` it takes and its columns (the
+/// leading ones shared with other tables, then its own).
+pub struct Table<R: 'static> {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub keep: fn(&R) -> bool,
+    pub lead: &'static [Col<R>],
+    pub own: &'static [Col<R>],
+}
+
+impl<R> Table<R> {
+    pub fn columns(&self) -> impl Iterator<Item = &Col<R>> {
+        self.lead.iter().chain(self.own)
+    }
+}
+
+/// A table's schema, whatever its row type.
+pub trait Schema: Sync {
+    fn name(&self) -> &'static str;
+    fn about(&self) -> &'static str;
+    fn columns(&self) -> Vec<(&'static str, Kind)>;
+    /// The table with no rows.
+    fn empty(&self) -> PolarsResult<DataFrame>;
+}
+
+impl<R: 'static> Schema for Table<R> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn about(&self) -> &'static str {
+        self.about
+    }
+    fn columns(&self) -> Vec<(&'static str, Kind)> {
+        Table::columns(self).map(|c| (c.name, c.kind())).collect()
+    }
+    fn empty(&self) -> PolarsResult<DataFrame> {
+        self.frame([])
+    }
+}
+
+impl<R: 'static> Table<R> {
+    /// The frame of the rows this table keeps, a column at a time.
+    pub fn frame<'r>(&self, rows: impl IntoIterator<Item = &'r R>) -> PolarsResult<DataFrame> {
+        let rows: Vec<&R> = rows.into_iter().filter(|r| (self.keep)(r)).collect();
+        let columns = self
+            .columns()
+            .map(|c| column(c, &rows))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        DataFrame::new(rows.len(), columns)
+    }
+}
+
+fn column<R>(c: &Col<R>, rows: &[&R]) -> PolarsResult<Column> {
+    let name: PlSmallStr = c.name.into();
+    Ok(match c.get {
+        Get::Str(f) => {
+            let mut col = TextColumn::with_capacity(rows.len());
+            for r in rows {
+                col.push(f(r).as_deref());
+            }
+            col.finish(name).into_column()
+        }
+        Get::Int(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
+        Get::Float(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
+        Get::Bool(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
+        Get::Time(f) => Column::new(
+            name,
+            rows.iter()
+                .map(|r| f(r).map(|t| t.as_microsecond()))
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
+    })
+}
+
+/// A text column that stores each distinct value once: the same source, machine, CMID or
+/// product name on thousands of rows points at one copy.
+struct TextColumn {
+    array: MutableBinaryViewArray<str>,
+    seen: HashMap<Box<str>, View, foldhash::fast::FixedState>,
+    /// Bytes of the values pushed as a view of an earlier copy: added to the array's total
+    /// once, at the end (setting it checks every view in debug builds).
+    reused_bytes: usize,
+}
+
+impl TextColumn {
+    fn with_capacity(rows: usize) -> Self {
+        TextColumn {
+            array: MutableBinaryViewArray::with_capacity(rows),
+            seen: HashMap::default(),
+            reused_bytes: 0,
+        }
+    }
+
+    fn push(&mut self, value: Option<&str>) {
+        let Some(v) = value else {
+            return self.array.push_null();
+        };
+        // Short values live in the view itself.
+        if v.len() <= View::MAX_INLINE_SIZE as usize {
+            return self.array.push_value(v);
+        }
+        match self.seen.get(v) {
+            Some(&view) => {
+                // SAFETY: `view` was made by this array for the same bytes; its buffer index and
+                // offset stay valid, as the array only ever appends to its buffers. The total
+                // length is made right in `finish`, before the array is read.
+                unsafe { self.array.views_mut().push(view) };
+                self.reused_bytes += v.len();
+                if let Some(validity) = self.array.validity() {
+                    validity.push(true);
+                }
+            }
+            None => {
+                self.array.push_value(v);
+                if let Some(&view) = self.array.views().last() {
+                    self.seen.insert(v.into(), view);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, name: PlSmallStr) -> StringChunked {
+        let total = self.array.total_bytes_len() + self.reused_bytes;
+        // SAFETY: the total of the lengths of every view pushed, as the array counts it.
+        unsafe { self.array.set_total_bytes_len(total) };
+        StringChunked::with_chunk(name, self.array.freeze())
+    }
+}
+
+/// A borrowed text value.
+fn text(v: &str) -> Option<Cow<'_, str>> {
+    Some(Cow::Borrowed(v))
+}
+
+/// A text value made for the cell.
+fn made(v: impl ToString) -> Option<Cow<'static, str>> {
+    Some(Cow::Owned(v.to_string()))
+}
+
+fn all<R>(_: &R) -> bool {
+    true
+}
+
+/// The body of an event of the variant a table holds (getters give a null for any other).
+macro_rules! body {
+    ($e:expr, $variant:ident) => {
+        match &$e.body {
+            KmsBody::$variant(b) => b,
+            _ => return None,
+        }
+    };
+}
+
+/// Leading columns of the tables of client events.
+const CLIENT_LEAD: &[Col<KmsEvent>] = &[
+    Col::str("source", |e| text(&e.source)),
+    Col::int("record_id", |e| Some(e.record_id as i64)),
+    Col::str("computer", |e| text(&e.computer)),
+    Col::str("client", |e| made(machine_id(&e.computer))),
+    Col::time("time", |e| Some(e.time)),
+];
+
+/// Leading columns of the tables of KMS host events.
+const HOST_LEAD: &[Col<KmsEvent>] = &[
+    Col::str("source", |e| text(&e.source)),
+    Col::int("record_id", |e| Some(e.record_id as i64)),
+    Col::str("host", |e| made(machine_id(&e.computer))),
+    Col::time("time", |e| Some(e.time)),
+];
+
+pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
     name: "client_requests",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("computer", Str),
-        ("client", Str),
-        ("time", Time),
-        ("hresult", Str),
-        ("status_flags", Str),
-        ("kms_host", Str),
-        ("kms_port", Int),
-        ("cmid", Str),
-        ("client_time", Time),
-        ("vm", Bool),
-        ("license_status", Int),
-        ("minutes_left", Int),
-        ("act_id", Str),
-        ("min_count", Int),
-        ("domain", Str),
+    about: "Activation requests clients sent (12288).",
+    keep: |e| matches!(e.body, KmsBody::ClientRequest(_)),
+    lead: CLIENT_LEAD,
+    own: &[
+        Col::str("hresult", |e| made(body!(e, ClientRequest).hresult)),
+        Col::str("status_flags", |e| {
+            made(body!(e, ClientRequest).status_flags)
+        }),
+        Col::str("kms_host", |e| {
+            Some(machine_id(body!(e, ClientRequest).kms_host.as_deref()?).into())
+        }),
+        Col::int("kms_port", |e| {
+            body!(e, ClientRequest).kms_port.map(i64::from)
+        }),
+        Col::str("cmid", |e| text(body!(e, ClientRequest).cmid.as_str())),
+        Col::time("client_time", |e| body!(e, ClientRequest).client_time),
+        Col::bool("vm", |e| Some(body!(e, ClientRequest).vm)),
+        Col::int("license_status", |e| {
+            Some(body!(e, ClientRequest).license_status.code().into())
+        }),
+        Col::int("minutes_left", |e| {
+            Some(body!(e, ClientRequest).minutes_left.into())
+        }),
+        Col::str("act_id", |e| text(body!(e, ClientRequest).act_id.as_str())),
+        Col::int("min_count", |e| {
+            body!(e, ClientRequest).min_count.map(i64::from)
+        }),
+        Col::str("domain", |e| Some(machine_domain(&e.computer)?.into())),
     ],
 };
-pub const CLIENT_RESPONSES: TableDef = TableDef {
+
+pub static CLIENT_RESPONSES: Table<KmsEvent> = Table {
     name: "client_responses",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("computer", Str),
-        ("client", Str),
-        ("time", Time),
-        ("hresult", Str),
-        ("status_flags", Str),
-        ("activated", Bool),
-        ("current_count", Int),
-        ("activation_interval", Int),
-        ("renewal_interval", Int),
-        ("client_time", Time),
+    about: "Responses clients processed (12289).",
+    keep: |e| matches!(e.body, KmsBody::ClientResponse(_)),
+    lead: CLIENT_LEAD,
+    own: &[
+        Col::str("hresult", |e| made(body!(e, ClientResponse).hresult)),
+        Col::str("status_flags", |e| {
+            made(body!(e, ClientResponse).status_flags)
+        }),
+        Col::bool("activated", |e| Some(body!(e, ClientResponse).activated)),
+        Col::int("current_count", |e| {
+            Some(body!(e, ClientResponse).current_count.into())
+        }),
+        Col::int("activation_interval", |e| {
+            Some(body!(e, ClientResponse).activation_interval.into())
+        }),
+        Col::int("renewal_interval", |e| {
+            Some(body!(e, ClientResponse).renewal_interval.into())
+        }),
+        Col::time("client_time", |e| body!(e, ClientResponse).client_time),
     ],
 };
-pub const HOST_REQUESTS: TableDef = TableDef {
+
+pub static HOST_REQUESTS: Table<KmsEvent> = Table {
     name: "host_requests",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("host", Str),
-        ("time", Time),
-        ("hresult", Str),
-        ("min_count", Int),
-        ("client_name", Str),
-        ("client", Str),
-        ("cmid", Str),
-        ("client_time", Time),
-        ("vm", Bool),
-        ("license_status", Int),
-        ("minutes_left", Int),
-        ("act_id", Str),
+    about: "Requests KMS hosts processed (12290).",
+    keep: |e| matches!(e.body, KmsBody::HostRequest(_)),
+    lead: HOST_LEAD,
+    own: &[
+        Col::str("hresult", |e| made(body!(e, HostRequest).hresult)),
+        Col::int("min_count", |e| {
+            Some(body!(e, HostRequest).min_count.into())
+        }),
+        Col::str("client_name", |e| text(&body!(e, HostRequest).client_name)),
+        Col::str("client", |e| {
+            made(machine_id(&body!(e, HostRequest).client_name))
+        }),
+        Col::str("cmid", |e| text(body!(e, HostRequest).cmid.as_str())),
+        Col::time("client_time", |e| body!(e, HostRequest).client_time),
+        Col::bool("vm", |e| Some(body!(e, HostRequest).vm)),
+        Col::int("license_status", |e| {
+            Some(body!(e, HostRequest).license_status.code().into())
+        }),
+        Col::int("minutes_left", |e| {
+            Some(body!(e, HostRequest).minutes_left.into())
+        }),
+        Col::str("act_id", |e| text(body!(e, HostRequest).act_id.as_str())),
     ],
 };
-pub const HOST_DNS: TableDef = TableDef {
+
+pub static HOST_DNS: Table<KmsEvent> = Table {
     name: "host_dns",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("host", Str),
-        ("time", Time),
-        ("event_id", Int),
-        ("hresult", Str),
-        ("domain", Str),
+    about: "DNS publishing of KMS hosts: failed (12293) and succeeded (12294).",
+    keep: |e| {
+        matches!(
+            e.body,
+            KmsBody::DnsPublishFailed(_) | KmsBody::DnsPublishSucceeded(_)
+        )
+    },
+    lead: HOST_LEAD,
+    own: &[
+        Col::int("event_id", |e| Some(e.event_id.into())),
+        Col::str("hresult", |e| match &e.body {
+            KmsBody::DnsPublishFailed(d) => made(d.hresult),
+            _ => None,
+        }),
+        Col::str("domain", |e| match &e.body {
+            KmsBody::DnsPublishFailed(d) => made(domain_id(&d.domain)),
+            KmsBody::DnsPublishSucceeded(d) => made(domain_id(&d.domain)),
+            _ => None,
+        }),
     ],
 };
-pub const SPP_ERRORS: TableDef = TableDef {
+
+pub static SPP_ERRORS: Table<KmsEvent> = Table {
     name: "spp_errors",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("computer", Str),
-        ("client", Str),
-        ("time", Time),
-        ("event_id", Int),
-        ("hresult", Str),
-        ("detail", Str),
-        ("domain", Str),
+    about: "Software Protection errors on clients (8198, 8200, 8208, 8233).",
+    keep: |e| matches!(e.body, KmsBody::SppError(_)),
+    lead: CLIENT_LEAD,
+    own: &[
+        Col::int("event_id", |e| Some(e.event_id.into())),
+        Col::str("hresult", |e| made(body!(e, SppError).hresult?)),
+        Col::str("detail", |e| text(body!(e, SppError).detail.as_deref()?)),
+        Col::str("domain", |e| Some(machine_domain(&e.computer)?.into())),
     ],
-};
-pub const SLMGR: TableDef = TableDef {
-    name: "slmgr",
-    columns: &[
-        ("source", Str),
-        ("computer", Str),
-        ("role", Str),
-        ("name", Str),
-        ("description", Str),
-        ("product_channel", Str),
-        ("partial_key", Str),
-        ("license_status", Str),
-        ("minutes_left", Int),
-        ("cmid", Str),
-        ("kms_host", Str),
-        ("kms_port", Int),
-        ("host_caching", Bool),
-        ("current_count", Int),
-        ("port", Int),
-        ("dns_publishing", Bool),
-        ("total_requests", Int),
-        ("failed_requests", Int),
-        ("kms_host_source", Str),
-        ("activation_object", Str),
-    ],
-};
-pub const ATTEMPTS: TableDef = TableDef {
-    name: "attempts",
-    columns: &[
-        ("client", Str),
-        ("computer", Str),
-        ("cmid", Str),
-        ("act_id", Str),
-        ("source", Str),
-        ("record_id", Int),
-        ("time", Time),
-        ("request_time", Time),
-        ("kms_host", Str),
-        ("request_hresult", Str),
-        ("response_time", Time),
-        ("response_source", Str),
-        ("response_record_id", Int),
-        ("response_hresult", Str),
-        ("activated", Bool),
-        ("current_count", Int),
-        ("min_count", Int),
-        ("host", Str),
-        ("host_time", Time),
-        ("host_hresult", Str),
-        ("host_source", Str),
-        ("host_record_id", Int),
-        ("host_log_covers", Bool),
-        ("skew_minutes", Float),
-        ("outcome", Str),
-        ("latest", Bool),
-        ("license_status", Int),
-        ("minutes_left", Int),
-        ("product", Str),
-        ("product_group", Str),
-        ("count_pool", Str),
-    ],
-};
-/// Every event of a Key Management Service log that is not a well-formed 12290.
-pub const KMS_LOG_EVENTS: TableDef = TableDef {
-    name: "kms_log_events",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("host", Str),
-        ("time", Time),
-        ("provider", Str),
-        ("event_id", Int),
-        ("has_binary", Bool),
-        ("problem", Str),
-    ],
-};
-/// The Key Management Service logs in the bundle and the time they span.
-pub const HOST_LOGS: TableDef = TableDef {
-    name: "host_logs",
-    columns: &[
-        ("source", Str),
-        ("host", Str),
-        ("first_time", Time),
-        ("last_time", Time),
-        ("records", Int),
-    ],
-};
-pub const PARAMS: TableDef = TableDef {
-    name: "params",
-    columns: &[("name", Str), ("value", Float)],
-};
-pub const EXPECTED_HOSTS: TableDef = TableDef {
-    name: "expected_hosts",
-    columns: &[("name", Str), ("host", Str)],
 };
 
-/// Clients activated through another channel than KMS: AD-based activation (12308, `via` = `ad`)
-/// and Automatic VM Activation (12309, `via` = `avma`).
-pub const OTHER_ACTIVATIONS: TableDef = TableDef {
+pub static OTHER_ACTIVATIONS: Table<KmsEvent> = Table {
     name: "other_activations",
-    columns: &[
-        ("source", Str),
-        ("record_id", Int),
-        ("computer", Str),
-        ("client", Str),
-        ("time", Time),
-        ("via", Str),
-        ("act_id", Str),
-        ("hresult", Str),
-        ("succeeded", Bool),
-        ("detail", Str),
+    about: "Clients activated through another channel than KMS: AD-based activation (12308, \
+            `via` = `ad`) and Automatic VM Activation (12309, `via` = `avma`).",
+    keep: |e| matches!(e.body, KmsBody::OtherActivation(_)),
+    lead: CLIENT_LEAD,
+    own: &[
+        Col::str("via", |e| text(body!(e, OtherActivation).channel.name())),
+        Col::str("act_id", |e| {
+            text(body!(e, OtherActivation).act_id.as_ref()?.as_str())
+        }),
+        Col::str("hresult", |e| made(body!(e, OtherActivation).hresult)),
+        Col::bool("succeeded", |e| Some(body!(e, OtherActivation).succeeded())),
+        Col::str("detail", |e| text(&body!(e, OtherActivation).detail)),
     ],
 };
 
-/// The product catalog (`data/products.toml`): one row per activation id, with its KMS product
-/// group, the count the group needs and the host keys that activate it.
-pub const PRODUCTS: TableDef = TableDef {
+/// Every event of a Key Management Service log that is not a well-formed 12290.
+pub static KMS_LOG_EVENTS: Table<KmsEvent> = Table {
+    name: "kms_log_events",
+    about: "Events of a Key Management Service log that are not a well-formed 12290: \
+            tampering evidence.",
+    keep: |e| {
+        crate::kms::ids::is_kms_channel(&e.channel) && !matches!(e.body, KmsBody::HostRequest(_))
+    },
+    lead: HOST_LEAD,
+    own: &[
+        Col::str("provider", |e| text(&e.provider)),
+        Col::int("event_id", |e| Some(e.event_id.into())),
+        Col::bool("has_binary", |e| {
+            Some(matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary))
+        }),
+        Col::str("problem", |e| match &e.body {
+            KmsBody::Malformed(m) => made(format_args!(
+                "event {} with a malformed payload: {}",
+                e.event_id, m.reason
+            )),
+            _ => made(format_args!("event {} from {}", e.event_id, e.provider)),
+        }),
+    ],
+};
+
+pub static SOURCES: Table<SourceReport> = Table {
+    name: "sources",
+    about: "Every input of the bundle: files, archives and archive entries, read or not.",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("source", |r| text(&r.source)),
+        Col::str("kind", |r| text(r.kind)),
+        Col::str("computer", |r| made(join(&r.tally.computers))),
+        Col::str("channel", |r| made(join(&r.tally.channels))),
+        Col::int("records", |r| Some(r.tally.records as i64)),
+        Col::int("kms_events", |r| Some(r.tally.kms_events as i64)),
+        Col::time("first_time", |r| r.tally.first_time),
+        Col::time("last_time", |r| r.tally.last_time),
+        Col::int("damaged", |r| Some(r.tally.lost.total() as i64)),
+        Col::str("note", |r| match &r.status {
+            Status::Read if r.is_damaged() => made(format_args!("read in part: {}", r.tally.lost)),
+            Status::Read => text(""),
+            Status::Skipped(why) => made(format_args!("skipped: {why}")),
+            Status::Unreadable(why) => made(format_args!("unreadable: {why}")),
+        }),
+    ],
+};
+
+/// A Key Management Service log and one computer it names.
+pub struct HostLog {
+    source: std::sync::Arc<str>,
+    host: String,
+    first_time: Option<Timestamp>,
+    last_time: Option<Timestamp>,
+    records: u64,
+}
+
+pub static HOST_LOGS: Table<HostLog> = Table {
+    name: "host_logs",
+    about: "The Key Management Service logs in the bundle and the time they span.",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("source", |l| text(&l.source)),
+        Col::str("host", |l| text(&l.host)),
+        Col::time("first_time", |l| l.first_time),
+        Col::time("last_time", |l| l.last_time),
+        Col::int("records", |l| Some(l.records as i64)),
+    ],
+};
+
+fn host_logs(sources: &[SourceReport]) -> Vec<HostLog> {
+    sources
+        .iter()
+        .filter(|r| {
+            r.status == Status::Read
+                && r.tally
+                    .channels
+                    .iter()
+                    .any(|c| crate::kms::ids::is_kms_channel(c))
+        })
+        .flat_map(|r| {
+            r.tally.computers.iter().map(|c| HostLog {
+                source: r.source.clone(),
+                host: machine_id(c),
+                first_time: r.tally.first_time,
+                last_time: r.tally.last_time,
+                records: r.tally.records,
+            })
+        })
+        .collect()
+}
+
+/// A number of `slmgr` that fits a column of integers.
+fn int(v: Option<u64>) -> Option<i64> {
+    v.and_then(|n| i64::try_from(n).ok())
+}
+
+/// Products read from `slmgr /dlv` outputs of known machines (an output of an unknown machine
+/// could only give findings without a subject: the coverage names it instead).
+pub static SLMGR: Table<SlmgrRecord> = Table {
+    name: "slmgr",
+    about: "Products read from `slmgr /dlv` outputs, one row per product.",
+    keep: |r| r.computer.is_some(),
+    lead: &[],
+    own: &[
+        Col::str("source", |r| text(&r.source)),
+        Col::str("computer", |r| made(machine_id(r.computer.as_deref()?))),
+        Col::str("role", |r| text(r.product.role().name())),
+        Col::str("name", |r| text(r.product.name.as_deref()?)),
+        Col::str("description", |r| text(r.product.description.as_deref()?)),
+        Col::str("product_channel", |r| {
+            text(r.product.product_channel.as_deref()?)
+        }),
+        Col::str("partial_key", |r| text(r.product.partial_key.as_deref()?)),
+        Col::str("license_status", |r| {
+            text(r.product.license_status.as_deref()?)
+        }),
+        Col::int("minutes_left", |r| int(r.product.minutes_left)),
+        Col::str("cmid", |r| text(r.product.cmid.as_deref()?)),
+        Col::str("kms_host", |r| {
+            made(machine_id(r.product.kms_host.as_deref()?))
+        }),
+        Col::int("kms_port", |r| r.product.kms_port.map(i64::from)),
+        Col::bool("host_caching", |r| r.product.host_caching),
+        Col::int("current_count", |r| int(r.product.current_count)),
+        Col::int("port", |r| r.product.port.map(i64::from)),
+        Col::bool("dns_publishing", |r| r.product.dns_publishing),
+        Col::int("total_requests", |r| int(r.product.total_requests)),
+        Col::int("failed_requests", |r| int(r.product.failed_requests)),
+        Col::str("kms_host_source", |r| text(r.product.kms_host_source?)),
+        Col::str("activation_object", |r| {
+            text(r.product.activation_object.as_deref()?)
+        }),
+    ],
+};
+
+fn known(a: &Attempt) -> Option<Known<'static>> {
+    catalog::get().product(a.act_id.as_str())
+}
+
+pub static ATTEMPTS: Table<Attempt> = Table {
+    name: "attempts",
+    about: "One row per client request, with its response and host record when found \
+            (correlation).",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("client", |a| text(&a.client)),
+        Col::str("computer", |a| text(&a.computer)),
+        Col::str("cmid", |a| text(a.cmid.as_str())),
+        Col::str("act_id", |a| text(a.act_id.as_str())),
+        Col::str("source", |a| text(&a.request.source)),
+        Col::int("record_id", |a| Some(a.request.record_id as i64)),
+        Col::time("time", |a| Some(a.request.time)),
+        Col::time("request_time", |a| Some(a.request.time)),
+        Col::str("kms_host", |a| text(a.kms_host.as_deref()?)),
+        Col::str("request_hresult", |a| made(a.request_hresult)),
+        Col::time("response_time", |a| Some(a.response.as_ref()?.0.time)),
+        Col::str("response_source", |a| text(&a.response.as_ref()?.0.source)),
+        Col::int("response_record_id", |a| {
+            Some(a.response.as_ref()?.0.record_id as i64)
+        }),
+        Col::str("response_hresult", |a| made(a.response.as_ref()?.1.hresult)),
+        Col::bool("activated", |a| Some(a.response.as_ref()?.1.activated)),
+        Col::int("current_count", |a| {
+            Some(a.response.as_ref()?.1.current_count.into())
+        }),
+        Col::int("min_count", |a| a.min_count.map(i64::from)),
+        Col::str("host", |a| text(&a.host.as_ref()?.1.host)),
+        Col::time("host_time", |a| Some(a.host.as_ref()?.0.time)),
+        Col::str("host_hresult", |a| made(a.host.as_ref()?.1.hresult)),
+        Col::str("host_source", |a| text(&a.host.as_ref()?.0.source)),
+        Col::int("host_record_id", |a| {
+            Some(a.host.as_ref()?.0.record_id as i64)
+        }),
+        Col::bool("host_log_covers", |a| Some(a.host_log_covers)),
+        Col::float("skew_minutes", |a| a.host.as_ref()?.1.skew_minutes),
+        Col::str("outcome", |a| text(a.outcome.name())),
+        Col::bool("latest", |a| Some(a.latest)),
+        Col::int("license_status", |a| Some(a.license_status.into())),
+        Col::int("minutes_left", |a| Some(a.minutes_left.into())),
+        Col::str("product", |a| text(known(a)?.name)),
+        Col::str("product_group", |a| text(&known(a)?.group.name)),
+        Col::str("count_pool", |a| {
+            made(catalog::pool_of(known(a).as_ref(), a.min_count))
+        }),
+    ],
+};
+
+pub static PARAMS: Table<(String, f64)> = Table {
+    name: "params",
+    about: "The thresholds rules read (`--set NAME=VALUE`).",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("name", |p| text(&p.0)),
+        Col::float("value", |p| Some(p.1)),
+    ],
+};
+
+pub static EXPECTED_HOSTS: Table<String> = Table {
+    name: "expected_hosts",
+    about: "The KMS hosts the bundle should use (`--expected-host`).",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("name", |h| text(h)),
+        Col::str("host", |h| made(machine_id(h))),
+    ],
+};
+
+/// The product catalog (`data/products.toml`): one row per activation id.
+pub static PRODUCTS: Table<Known<'static>> = Table {
     name: "products",
-    columns: &[
-        ("act_id", Str),
-        ("product", Str),
-        ("product_group", Str),
-        ("family", Str),
-        ("min_count", Int),
-        ("host_keys", Str),
+    about: "The product catalog: activation id, product, KMS product group, family, the \
+            count the group needs and the host keys that activate it.",
+    keep: all,
+    lead: &[],
+    own: &[
+        Col::str("act_id", |k| text(k.act_id)),
+        Col::str("product", |k| text(k.name)),
+        Col::str("product_group", |k| text(&k.group.name)),
+        Col::str("family", |k| text(k.group.family.name())),
+        Col::int("min_count", |k| Some(k.group.min_count.into())),
+        Col::str("host_keys", |k| {
+            made(catalog::get().host_keys_for(&k.group.id).join("; "))
+        }),
     ],
 };
 
-pub const ALL: [&TableDef; 14] = [
+fn products() -> Vec<Known<'static>> {
+    let c = catalog::get();
+    c.groups
+        .iter()
+        .flat_map(|g| {
+            g.products.iter().map(move |(id, name)| Known {
+                act_id: id,
+                name,
+                group: g,
+            })
+        })
+        .collect()
+}
+
+pub static ALL: [&dyn Schema; 14] = [
     &SOURCES,
     &CLIENT_REQUESTS,
     &CLIENT_RESPONSES,
@@ -299,79 +672,6 @@ pub const ALL: [&TableDef; 14] = [
     &PRODUCTS,
 ];
 
-/// Builds a frame from rows laid out as `def` says.
-pub fn frame(def: &TableDef, rows: &[Vec<Val>]) -> PolarsResult<DataFrame> {
-    owned_frame(def, rows.to_vec())
-}
-
-/// A frame from rows it consumes: strings move into the columns instead of being copied.
-fn owned_frame(def: &TableDef, mut rows: Vec<Vec<Val>>) -> PolarsResult<DataFrame> {
-    if let Some(r) = rows.iter().find(|r| r.len() != def.columns.len()) {
-        polars_bail!(ShapeMismatch: "table {}: a row has {} values for {} columns", def.name, r.len(), def.columns.len());
-    }
-    let mut columns = Vec::with_capacity(def.columns.len());
-    for (k, (name, kind)) in def.columns.iter().enumerate() {
-        let name: PlSmallStr = (*name).into();
-        let col = match kind {
-            Str => Column::new(
-                name,
-                cells(def, &mut rows, k, |v| {
-                    if let Val::S(x) = v {
-                        Some(x.take())
-                    } else {
-                        None
-                    }
-                })?,
-            ),
-            Int => Column::new(
-                name,
-                cells(def, &mut rows, k, |v| {
-                    if let Val::I(x) = v { Some(*x) } else { None }
-                })?,
-            ),
-            Float => Column::new(
-                name,
-                cells(def, &mut rows, k, |v| {
-                    if let Val::F(x) = v { Some(*x) } else { None }
-                })?,
-            ),
-            Bool => Column::new(
-                name,
-                cells(def, &mut rows, k, |v| {
-                    if let Val::B(x) = v { Some(*x) } else { None }
-                })?,
-            ),
-            Time => Column::new(
-                name,
-                cells(def, &mut rows, k, |v| {
-                    if let Val::T(x) = v {
-                        Some(x.map(|t| t.as_microsecond()))
-                    } else {
-                        None
-                    }
-                })?,
-            )
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-        };
-        columns.push(col);
-    }
-    DataFrame::new(rows.len(), columns)
-}
-
-/// Column `k` of `rows`; a value of another type than the column's is an error, not a null.
-fn cells<T>(
-    def: &TableDef,
-    rows: &mut [Vec<Val>],
-    k: usize,
-    pick: impl Fn(&mut Val) -> Option<Option<T>>,
-) -> PolarsResult<Vec<Option<T>>> {
-    rows.iter_mut()
-        .map(|r| {
-            pick(&mut r[k]).ok_or_else(|| polars_err!(SchemaMismatch: "table {}: column {} holds a value of another type", def.name, def.columns[k].0))
-        })
-        .collect()
-}
-
 /// All tables of one analysis, by name.
 pub struct Tables {
     pub frames: Vec<(&'static str, DataFrame)>,
@@ -386,165 +686,9 @@ impl Tables {
     pub fn empty() -> PolarsResult<Tables> {
         let frames = ALL
             .iter()
-            .map(|d| Ok((d.name, frame(d, &[])?)))
+            .map(|t| Ok((t.name(), t.empty()?)))
             .collect::<PolarsResult<_>>()?;
         Ok(Tables { frames })
-    }
-}
-
-fn rows_of(events: &[KmsEvent], row: fn(&KmsEvent) -> Option<Vec<Val>>) -> Vec<Vec<Val>> {
-    events.iter().filter_map(row).collect()
-}
-
-/// Events of the KMS host log that are not request records: tampering evidence.
-fn kms_log_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    if !crate::kms::ids::is_kms_channel(&e.channel) {
-        return None;
-    }
-    let problem = match &e.body {
-        KmsBody::HostRequest(_) => return None,
-        KmsBody::Malformed(m) => format!(
-            "event {} with a malformed payload: {}",
-            e.event_id, m.reason
-        ),
-        _ => format!("event {} from {}", e.event_id, e.provider),
-    };
-    let has_binary = matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary);
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        s(&*e.provider),
-        i(e.event_id),
-        b(has_binary),
-        s(problem),
-    ])
-}
-
-fn client_request_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    let KmsBody::ClientRequest(r) = &e.body else {
-        return None;
-    };
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(&*e.computer),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        s(r.hresult.to_string()),
-        s(r.status_flags.to_string()),
-        os(r.kms_host.as_deref().map(machine_id)),
-        oi(r.kms_port),
-        s(r.cmid.as_str()),
-        Val::T(r.client_time),
-        b(r.vm),
-        i(r.license_status.code()),
-        i(r.minutes_left),
-        s(r.act_id.as_str()),
-        oi(r.min_count),
-        os(machine_domain(&e.computer)),
-    ])
-}
-
-fn client_response_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    let KmsBody::ClientResponse(r) = &e.body else {
-        return None;
-    };
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(&*e.computer),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        s(r.hresult.to_string()),
-        s(r.status_flags.to_string()),
-        b(r.activated),
-        i(r.current_count),
-        i(r.activation_interval),
-        i(r.renewal_interval),
-        Val::T(r.client_time),
-    ])
-}
-
-fn host_request_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    let KmsBody::HostRequest(h) = &e.body else {
-        return None;
-    };
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        s(h.hresult.to_string()),
-        i(h.min_count),
-        s(&h.client_name),
-        s(machine_id(&h.client_name)),
-        s(h.cmid.as_str()),
-        Val::T(h.client_time),
-        b(h.vm),
-        i(h.license_status.code()),
-        i(h.minutes_left),
-        s(h.act_id.as_str()),
-    ])
-}
-
-fn other_activation_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    let KmsBody::OtherActivation(x) = &e.body else {
-        return None;
-    };
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(&*e.computer),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        s(x.channel.name()),
-        os(x.act_id.as_ref().map(|g| g.as_str().to_string())),
-        s(x.hresult.to_string()),
-        b(x.succeeded()),
-        s(&x.detail),
-    ])
-}
-
-fn spp_error_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    let KmsBody::SppError(x) = &e.body else {
-        return None;
-    };
-    Some(vec![
-        s(&*e.source),
-        i(e.record_id as i64),
-        s(&*e.computer),
-        s(machine_id(&e.computer)),
-        t(e.time),
-        i(e.event_id),
-        os(x.hresult.map(|h| h.to_string())),
-        os(x.detail.clone()),
-        os(machine_domain(&e.computer)),
-    ])
-}
-
-fn host_dns_row(e: &KmsEvent) -> Option<Vec<Val>> {
-    match &e.body {
-        KmsBody::DnsPublishFailed(d) => Some(vec![
-            s(&*e.source),
-            i(e.record_id as i64),
-            s(machine_id(&e.computer)),
-            t(e.time),
-            i(e.event_id),
-            s(d.hresult.to_string()),
-            s(domain_id(&d.domain)),
-        ]),
-        KmsBody::DnsPublishSucceeded(d) => Some(vec![
-            s(&*e.source),
-            i(e.record_id as i64),
-            s(machine_id(&e.computer)),
-            t(e.time),
-            i(e.event_id),
-            Val::S(None),
-            s(domain_id(&d.domain)),
-        ]),
-        _ => None,
     }
 }
 
@@ -554,219 +698,25 @@ pub fn build(
     params: &Params,
     expected_hosts: &[String],
 ) -> PolarsResult<Tables> {
-    // Each table's rows are dropped as soon as its frame exists: rows of values weigh far more
-    // than the frames, and attempts are the largest.
-    let attempts_frame = owned_frame(&ATTEMPTS, attempts.iter().map(attempt_row).collect())?;
-    // One table at a time: only one table's rows of values exist at once (they weigh far more
-    // than the frames).
     let events = &bundle.events;
-    let creq = owned_frame(&CLIENT_REQUESTS, rows_of(events, client_request_row))?;
-    let cresp = owned_frame(&CLIENT_RESPONSES, rows_of(events, client_response_row))?;
-    let hreq = owned_frame(&HOST_REQUESTS, rows_of(events, host_request_row))?;
-    let dns = owned_frame(&HOST_DNS, rows_of(events, host_dns_row))?;
-    let spp = owned_frame(&SPP_ERRORS, rows_of(events, spp_error_row))?;
-    let other = owned_frame(&OTHER_ACTIVATIONS, rows_of(events, other_activation_row))?;
-    let kms_log = owned_frame(&KMS_LOG_EVENTS, rows_of(events, kms_log_row))?;
-    let sources: Vec<Vec<Val>> = bundle
-        .sources
-        .iter()
-        .map(|r| {
-            let note = match &r.status {
-                Status::Read if r.is_damaged() => format!("read in part: {}", r.tally.lost),
-                Status::Read => String::new(),
-                Status::Skipped(why) => format!("skipped: {why}"),
-                Status::Unreadable(why) => format!("unreadable: {why}"),
-            };
-            vec![
-                s(&*r.source),
-                s(r.kind),
-                s(join(&r.tally.computers)),
-                s(join(&r.tally.channels)),
-                i(r.tally.records as i64),
-                i(r.tally.kms_events as i64),
-                Val::T(r.tally.first_time),
-                Val::T(r.tally.last_time),
-                i(r.tally.lost.total() as i64),
-                s(note),
-            ]
-        })
-        .collect();
-    let host_logs: Vec<Vec<Val>> = bundle
-        .sources
-        .iter()
-        .filter(|r| {
-            r.status == Status::Read
-                && r.tally
-                    .channels
-                    .iter()
-                    .any(|c| crate::kms::ids::is_kms_channel(c))
-        })
-        .flat_map(|r| {
-            r.tally.computers.iter().map(move |c| {
-                vec![
-                    s(&*r.source),
-                    s(machine_id(c)),
-                    Val::T(r.tally.first_time),
-                    Val::T(r.tally.last_time),
-                    i(r.tally.records as i64),
-                ]
-            })
-        })
-        .collect();
-    let params: Vec<Vec<Val>> = params
-        .iter()
-        .map(|(n, v)| vec![s(n), Val::F(Some(v))])
-        .collect();
-    let expected: Vec<Vec<Val>> = expected_hosts
-        .iter()
-        .map(|h| vec![s(h), s(machine_id(h))])
-        .collect();
+    let params: Vec<(String, f64)> = params.iter().map(|(n, v)| (n.to_string(), v)).collect();
     let frames = vec![
-        ("sources", owned_frame(&SOURCES, sources)?),
-        ("client_requests", creq),
-        ("client_responses", cresp),
-        ("host_requests", hreq),
-        ("host_dns", dns),
-        ("spp_errors", spp),
-        ("slmgr", owned_frame(&SLMGR, slmgr_rows(bundle))?),
-        ("attempts", attempts_frame),
-        ("params", owned_frame(&PARAMS, params)?),
-        ("expected_hosts", owned_frame(&EXPECTED_HOSTS, expected)?),
-        ("kms_log_events", kms_log),
-        ("host_logs", owned_frame(&HOST_LOGS, host_logs)?),
-        ("other_activations", other),
-        ("products", owned_frame(&PRODUCTS, product_rows())?),
+        ("sources", SOURCES.frame(&bundle.sources)?),
+        ("client_requests", CLIENT_REQUESTS.frame(events)?),
+        ("client_responses", CLIENT_RESPONSES.frame(events)?),
+        ("host_requests", HOST_REQUESTS.frame(events)?),
+        ("host_dns", HOST_DNS.frame(events)?),
+        ("spp_errors", SPP_ERRORS.frame(events)?),
+        ("slmgr", SLMGR.frame(&bundle.slmgr)?),
+        ("attempts", ATTEMPTS.frame(attempts)?),
+        ("params", PARAMS.frame(&params)?),
+        ("expected_hosts", EXPECTED_HOSTS.frame(expected_hosts)?),
+        ("kms_log_events", KMS_LOG_EVENTS.frame(events)?),
+        ("host_logs", HOST_LOGS.frame(&host_logs(&bundle.sources))?),
+        ("other_activations", OTHER_ACTIVATIONS.frame(events)?),
+        ("products", PRODUCTS.frame(&products())?),
     ];
     Ok(Tables { frames })
-}
-
-fn product_rows() -> Vec<Vec<Val>> {
-    let c = crate::kms::catalog::get();
-    c.groups
-        .iter()
-        .flat_map(|g| {
-            let keys = c.host_keys_for(&g.id).join("; ");
-            g.products.iter().map(move |(id, name)| {
-                vec![
-                    s(id),
-                    s(name),
-                    s(&g.name),
-                    s(g.family.name()),
-                    i(g.min_count),
-                    s(&keys),
-                ]
-            })
-        })
-        .collect()
-}
-
-fn attempt_row(a: &Attempt) -> Vec<Val> {
-    let known = crate::kms::catalog::get().product(a.act_id.as_str());
-    let (resp_time, resp_src, resp_rid, resp_hr, activated, count) = match &a.response {
-        Some((e, f)) => (
-            t(e.time),
-            s(&*e.source),
-            i(e.record_id as i64),
-            s(f.hresult.to_string()),
-            b(f.activated),
-            i(f.current_count),
-        ),
-        None => (
-            Val::T(None),
-            Val::S(None),
-            Val::I(None),
-            Val::S(None),
-            Val::B(None),
-            Val::I(None),
-        ),
-    };
-    let (host, host_time, host_hr, host_src, host_rid, skew) = match &a.host {
-        Some((e, h)) => (
-            s(&h.host),
-            t(e.time),
-            s(h.hresult.to_string()),
-            s(&*e.source),
-            i(e.record_id as i64),
-            Val::F(h.skew_minutes),
-        ),
-        None => (
-            Val::S(None),
-            Val::T(None),
-            Val::S(None),
-            Val::S(None),
-            Val::I(None),
-            Val::F(None),
-        ),
-    };
-    vec![
-        s(&a.client),
-        s(&*a.computer),
-        s(a.cmid.as_str()),
-        s(a.act_id.as_str()),
-        s(&*a.request.source),
-        i(a.request.record_id as i64),
-        t(a.request.time),
-        t(a.request.time),
-        os(a.kms_host.clone()),
-        s(a.request_hresult.to_string()),
-        resp_time,
-        resp_src,
-        resp_rid,
-        resp_hr,
-        activated,
-        count,
-        oi(a.min_count),
-        host,
-        host_time,
-        host_hr,
-        host_src,
-        host_rid,
-        b(a.host_log_covers),
-        skew,
-        s(a.outcome.name()),
-        b(a.latest),
-        i(a.license_status),
-        i(a.minutes_left),
-        os(known.as_ref().map(|k| k.name.to_string())),
-        os(known.as_ref().map(|k| k.group.name.clone())),
-        s(crate::kms::catalog::pool_of(known.as_ref(), a.min_count)),
-    ]
-}
-
-fn slmgr_rows(bundle: &Ingested) -> Vec<Vec<Val>> {
-    let u = |v: Option<u64>| Val::I(v.and_then(|n| i64::try_from(n).ok()));
-    // An output of an unknown machine could only give findings without a subject: the coverage
-    // names it instead.
-    bundle
-        .slmgr
-        .iter()
-        .filter(|r| r.computer.is_some())
-        .map(|r| {
-            let p = &r.product;
-            vec![
-                s(&*r.source),
-                os(r.computer.as_deref().map(machine_id)),
-                s(p.role().name()),
-                os(p.name.clone()),
-                os(p.description.clone()),
-                os(p.product_channel.clone()),
-                os(p.partial_key.clone()),
-                os(p.license_status.clone()),
-                u(p.minutes_left),
-                os(p.cmid.clone()),
-                os(p.kms_host.as_deref().map(machine_id)),
-                oi(p.kms_port),
-                Val::B(p.host_caching),
-                u(p.current_count),
-                oi(p.port),
-                Val::B(p.dns_publishing),
-                u(p.total_requests),
-                u(p.failed_requests),
-                os(p.kms_host_source),
-                os(p.activation_object.clone()),
-            ]
-        })
-        .collect()
 }
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {
@@ -778,23 +728,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_row_that_does_not_fit_its_table_is_an_error_not_nulls() {
-        let short = vec![vec![s("x")]];
-        assert!(frame(&PARAMS, &short).is_err());
-        let mistyped = vec![vec![s("skew_minutes"), s("240")]];
-        assert!(
-            frame(&PARAMS, &mistyped).is_err(),
-            "a string in a float column"
-        );
-        let ok = vec![vec![s("skew_minutes"), Val::F(Some(240.0))]];
-        assert_eq!(frame(&PARAMS, &ok).unwrap().height(), 1);
-        for def in ALL {
+    fn every_table_has_its_columns_and_distinct_names() {
+        for t in ALL {
+            let frame = t.empty().unwrap();
+            let names: Vec<&str> = t.columns().iter().map(|c| c.0).collect();
+            let got: Vec<&str> = frame
+                .get_column_names()
+                .iter()
+                .map(|n| n.as_str())
+                .collect();
+            assert_eq!(got, names, "{}", t.name());
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
             assert_eq!(
-                frame(def, &[]).unwrap().width(),
-                def.columns.len(),
-                "{}",
-                def.name
+                unique.len(),
+                names.len(),
+                "{}: a column named twice",
+                t.name()
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_text_value_is_stored_once_and_reads_back() {
+        let long = "bundle.zip!client-0001.corp.example.com/Application.evtx";
+        let mut col = TextColumn::with_capacity(4);
+        for v in [
+            Some(long),
+            None,
+            Some("short"),
+            Some(long),
+            Some("another long value here"),
+        ] {
+            col.push(v);
+        }
+        let mut again = TextColumn::with_capacity(0);
+        again.push(Some(long));
+        let ca = col.finish("c".into());
+        let values: Vec<Option<&str>> = ca.iter().collect();
+        assert_eq!(
+            values,
+            [
+                Some(long),
+                None,
+                Some("short"),
+                Some(long),
+                Some("another long value here")
+            ]
+        );
+        let buffers: usize = ca.chunks()[0]
+            .as_any()
+            .downcast_ref::<polars_arrow::array::Utf8ViewArray>()
+            .unwrap()
+            .total_buffer_len();
+        assert_eq!(buffers, long.len() + "another long value here".len());
     }
 }

@@ -696,3 +696,44 @@ fn products_and_activation_ids_are_named_from_the_catalog() {
         }
     }
 }
+
+#[test]
+fn rules_tables_prints_every_table_rules_query_with_its_columns() {
+    let out = kmslens().args(["rules", "tables"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for table in [
+        "client_requests",
+        "host_requests",
+        "attempts",
+        "sources",
+        "products",
+    ] {
+        assert!(
+            text.lines().any(|l| l == table),
+            "{table} missing from:\n{text}"
+        );
+    }
+    let attempts = text
+        .split("\n\n")
+        .find(|t| t.starts_with("attempts\n"))
+        .unwrap();
+    assert!(
+        attempts.contains("    skew_minutes           float"),
+        "{attempts}"
+    );
+    assert!(
+        attempts.contains("    time                   datetime (UTC)"),
+        "{attempts}"
+    );
+    // Every table a built-in rule reads is there.
+    for rule in std::fs::read_dir("rules").unwrap() {
+        let body = std::fs::read_to_string(rule.unwrap().path()).unwrap();
+        let Some(line) = body.lines().find(|l| l.starts_with("requires")) else {
+            continue;
+        };
+        for t in line.split('"').skip(1).step_by(2) {
+            assert!(text.lines().any(|l| l == t), "{t} (in {line}) missing");
+        }
+    }
+}

@@ -166,6 +166,8 @@ fn assemble(mut reports: Vec<SourceReport>, mut events: Vec<KmsEvent>) -> Ingest
     events.par_sort_unstable_by(|a, b| {
         (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
     });
+    // Kept to the end of the run: not with up to twice the room the appends left.
+    events.shrink_to_fit();
     Ingested {
         events,
         sources: reports,

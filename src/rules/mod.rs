@@ -237,7 +237,7 @@ pub fn parse(file: &str, text: &str, empty: &Tables) -> Result<Rule, String> {
         ));
     }
     for t in &rule.requires {
-        if !ALL.iter().any(|d| d.name == t) {
+        if !ALL.iter().any(|d| d.name() == t) {
             return Err(format!("requires unknown table {t:?}"));
         }
     }
