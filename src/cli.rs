@@ -359,10 +359,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             };
             text::render(&model::of(&a), &opts)
         }
-        ReportFormat::Json => {
-            let v = json::render(&a, now);
-            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-        }
+        ReportFormat::Json => json::render(&a, now),
         ReportFormat::Md => markdown::render(&model::of(&a), now, args.verbose),
         ReportFormat::Html => html::render(&model::of(&a), now, args.verbose),
     };
