@@ -65,9 +65,7 @@ impl<R> Col<R> {
             Get::Time(_) => Kind::Time,
         }
     }
-}
 
-impl<R> Col<R> {
     pub const fn str(name: &'static str, f: for<'a> fn(&'a R) -> Option<Cow<'a, str>>) -> Self {
         Col {
             name,
@@ -110,12 +108,6 @@ pub struct Table<R: 'static> {
     pub own: &'static [Col<R>],
 }
 
-impl<R> Table<R> {
-    pub fn columns(&self) -> impl Iterator<Item = &Col<R>> {
-        self.lead.iter().chain(self.own)
-    }
-}
-
 /// A table's schema, whatever its row type.
 pub trait Schema: Sync {
     fn name(&self) -> &'static str;
@@ -141,6 +133,10 @@ impl<R: 'static> Schema for Table<R> {
 }
 
 impl<R: 'static> Table<R> {
+    pub fn columns(&self) -> impl Iterator<Item = &Col<R>> {
+        self.lead.iter().chain(self.own)
+    }
+
     /// The frame of the rows this table keeps, a column at a time.
     pub fn frame<'r>(&self, rows: impl IntoIterator<Item = &'r R>) -> PolarsResult<DataFrame> {
         let rows: Vec<&R> = rows.into_iter().filter(|r| (self.keep)(r)).collect();

@@ -737,3 +737,26 @@ fn rules_tables_prints_every_table_rules_query_with_its_columns() {
         }
     }
 }
+
+#[test]
+fn trace_memory_prints_each_stage_in_order() {
+    let out = kmslens()
+        .env("KMSLENS_TRACE_MEMORY", "1")
+        .args(["analyze", "--format", "json", "--fail-on", "never", "-o"])
+        .arg(std::env::temp_dir().join("kmslens-trace-memory.json"))
+        .arg(samples())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let stages: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split("memory after ").nth(1)?.split(':').next())
+        .collect();
+    assert_eq!(
+        stages,
+        ["start", "ingest", "correlation", "tables", "rules"],
+        "{err}"
+    );
+    assert!(err.contains(" MiB peak ("), "{err}");
+}

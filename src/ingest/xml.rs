@@ -410,6 +410,15 @@ impl XmlEncoding {
             Self::Utf16Be => "UTF-16BE",
         }
     }
+
+    /// The decoder a UTF-16 file needs; `None` for UTF-8, which the parser reads as it is.
+    pub fn utf16_decoder(self) -> Option<&'static encoding_rs::Encoding> {
+        match self {
+            Self::Utf8 => None,
+            Self::Utf16Le => Some(encoding_rs::UTF_16LE),
+            Self::Utf16Be => Some(encoding_rs::UTF_16BE),
+        }
+    }
 }
 
 /// Wraps a byte stream so that the XML parser sees UTF-8, whatever the file's encoding.
@@ -421,12 +430,7 @@ pub fn event_reader<'a, R: BufRead + 'a>(
     encoding: XmlEncoding,
     has_bom: bool,
 ) -> EventXmlReader<Box<dyn BufRead + 'a>> {
-    let forced = match encoding {
-        XmlEncoding::Utf8 => None,
-        XmlEncoding::Utf16Le => Some(encoding_rs::UTF_16LE),
-        XmlEncoding::Utf16Be => Some(encoding_rs::UTF_16BE),
-    };
-    let reader: Box<dyn BufRead + 'a> = match forced {
+    let reader: Box<dyn BufRead + 'a> = match encoding.utf16_decoder() {
         None => Box::new(inner),
         Some(enc) => {
             let mut dr = DecodingReader::new(inner);

@@ -141,12 +141,14 @@ impl<R: Read> Splitter<R> {
         Ok(())
     }
 
-    fn next(&mut self) -> io::Result<Next> {
+    fn next(&mut self) -> Next {
         let mut target = self.block;
         loop {
-            self.fill(target)?;
+            if let Err(e) = self.fill(target) {
+                return Next::Failed(e);
+            }
             if self.buf.is_empty() {
-                return Ok(Next::End);
+                return Next::End;
             }
             let cut = if self.eof {
                 Some(self.buf.len())
@@ -162,11 +164,11 @@ impl<R: Read> Splitter<R> {
                     bytes,
                 };
                 self.offset += cut as u64;
-                return Ok(Next::Block(block));
+                return Next::Block(block);
             }
             if self.buf.len() >= self.max_block {
                 let offset = self.offset;
-                return Ok(Next::Unsplittable(std::mem::take(&mut self.buf), offset));
+                return Next::Unsplittable(std::mem::take(&mut self.buf), offset);
             }
             target = self.buf.len() + self.block;
         }
@@ -210,13 +212,9 @@ struct Parsed {
 }
 
 fn parse(block: Block, encoding: XmlEncoding, label: &Arc<str>) -> Parsed {
-    let text: std::borrow::Cow<[u8]> = match encoding {
-        XmlEncoding::Utf8 => block.bytes[..].into(),
-        XmlEncoding::Utf16Le | XmlEncoding::Utf16Be => {
-            let enc = match encoding {
-                XmlEncoding::Utf16Le => encoding_rs::UTF_16LE,
-                _ => encoding_rs::UTF_16BE,
-            };
+    let text: std::borrow::Cow<[u8]> = match encoding.utf16_decoder() {
+        None => block.bytes[..].into(),
+        Some(enc) => {
             let (decoded, _) = enc.decode_without_bom_handling(&block.bytes[block.bom..]);
             decoded.into_owned().into_bytes().into()
         }
@@ -299,21 +297,16 @@ fn read_in_blocks(
     splitter.max_block = max_block;
     loop {
         let mut blocks = Vec::with_capacity(in_flight);
-        let mut next = Next::End;
-        while blocks.len() < in_flight {
-            match splitter.next() {
-                Ok(Next::Block(b)) => blocks.push(b),
-                Ok(other) => {
-                    next = other;
-                    break;
-                }
-                Err(e) => {
-                    next = Next::Failed(e);
-                    break;
-                }
+        // What ended this batch before it was full, if anything.
+        let stop = loop {
+            if blocks.len() == in_flight {
+                break None;
             }
-        }
-        let full = blocks.len() == in_flight;
+            match splitter.next() {
+                Next::Block(b) => blocks.push(b),
+                other => break Some(other),
+            }
+        };
         let parsed: Vec<Parsed> = blocks
             .into_par_iter()
             .map(|b| parse(b, encoding, &label))
@@ -324,8 +317,8 @@ fn read_in_blocks(
                 return;
             }
         }
-        match next {
-            _ if full => continue,
+        let Some(stop) = stop else { continue };
+        match stop {
             Next::End | Next::Block(_) => return,
             Next::Failed(e) => {
                 let at = Some(Location::Offset(splitter.offset));
@@ -356,7 +349,7 @@ mod tests {
         s.max_block = max;
         let mut out = Vec::new();
         loop {
-            match s.next().unwrap() {
+            match s.next() {
                 Next::End => return out,
                 n @ Next::Unsplittable(..) => {
                     out.push(n);
