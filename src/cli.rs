@@ -21,6 +21,33 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour output: auto (a terminal, unless NO_COLOR is set or CLICOLOR=0), always
+    /// (also into files and pipes; CLICOLOR_FORCE=1 does the same), never.
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,6 +79,14 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         code: String,
     },
+    /// Print a shell completion script: `kmslens completions bash > /etc/bash_completion.d/kmslens`,
+    /// or in PowerShell `kmslens completions powershell | Out-String | Invoke-Expression`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `kmslens man > /usr/local/share/man/man1/kmslens.1`.
+    Man,
 }
 
 #[derive(clap::Args, Debug)]
@@ -162,6 +197,9 @@ pub struct AnalyzeArgs {
     /// rule that could not run (for CI jobs that must not pass on half a bundle).
     #[arg(long)]
     pub strict: bool,
+    /// Do not show the progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -176,6 +214,17 @@ pub struct ReadArgs {
     /// Parse every EVTX chunk, even those that name no licensing provider (slower; for checks).
     #[arg(long, hide = true)]
     pub full_parse: bool,
+    /// Time zone (IANA name, e.g. Europe/Rome) of the customer's clocks: dates of Event Viewer
+    /// text renderings are read in it, and the text, Markdown and HTML reports show times in it
+    /// (JSON and event rows stay UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone, default_value = "UTC")]
+    pub tz: jiff::tz::TimeZone,
+}
+
+fn parse_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
+    jiff::tz::TimeZone::get(name).map_err(|e| {
+        format!("{e}; give an IANA zone name such as Europe/Rome, America/New_York or UTC")
+    })
 }
 
 impl ReadArgs {
@@ -187,6 +236,7 @@ impl ReadArgs {
             },
             source_timeout: (self.source_timeout > 0)
                 .then(|| std::time::Duration::from_secs(self.source_timeout)),
+            zone: self.tz.clone(),
             ..IngestOptions::default()
         }
     }
@@ -203,7 +253,8 @@ pub struct EventsArgs {
     /// Write rows to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Do not print the per-source summary on stderr (diagnostics are still printed).
+    /// Do not print the per-source summary or the progress bar on stderr (diagnostics are still
+    /// printed).
     #[arg(long, short)]
     pub quiet: bool,
     /// List every source in the summary (a bundle of more than 60 lists only those with problems).
@@ -221,6 +272,7 @@ pub fn run() -> ExitCode {
 }
 
 fn command(cli: Cli) -> ExitCode {
+    cli.color.choice().write_global();
     match cli.command {
         Command::Events(args) => events(args),
         Command::Analyze(args) => analyze(args),
@@ -228,12 +280,36 @@ fn command(cli: Cli) -> ExitCode {
         Command::Simulate(args) => simulate(args),
         Command::Products => products(),
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     }
 }
 
-/// A progress bar on an interactive stderr, nothing otherwise (pipes, CI).
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "kmslens", &mut out);
+    match emit(None, &String::from_utf8_lossy(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
+    }
+}
+
+fn man() -> ExitCode {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
+        return fatal(format_args!("cannot render the man page: {e}"));
+    }
+    match emit(None, &String::from_utf8_lossy(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(e),
+    }
+}
+
+/// A progress bar on an interactive stderr, nothing otherwise (pipes, CI, `--quiet`).
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -247,7 +323,7 @@ fn progress_bar() -> ProgressBar {
 
 fn events(args: EventsArgs) -> ExitCode {
     let opts = args.read.options();
-    let pb = progress_bar();
+    let pb = progress_bar(args.quiet);
     let bundle = ingest::ingest(&args.paths, &opts, &pb);
     pb.finish_and_clear();
 
@@ -292,12 +368,22 @@ fn events(args: EventsArgs) -> ExitCode {
 
 /// Writes `text` to the file or stdout; a closed pipe is not an error.
 fn emit(output: Option<&PathBuf>, text: &str) -> Result<(), String> {
-    let res = match output {
-        Some(p) => std::fs::write(p, text),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|_| out.flush())
-        }
+    write_out(output, text, false)
+}
+
+/// Writes `text` with `styled`: its colour codes kept or dropped as `--color`, `NO_COLOR`,
+/// `CLICOLOR` and the destination say (`anstream`; old Windows consoles get console calls).
+fn write_out(output: Option<&PathBuf>, text: &str, styled: bool) -> Result<(), String> {
+    fn write_all(mut out: impl Write, text: &str) -> std::io::Result<()> {
+        out.write_all(text.as_bytes()).and_then(|_| out.flush())
+    }
+    let choice = anstream::ColorChoice::global();
+    let res = match (output, styled) {
+        (Some(p), true) => std::fs::File::create(p)
+            .and_then(|f| write_all(anstream::AutoStream::new(f, choice), text)),
+        (Some(p), false) => std::fs::write(p, text),
+        (None, true) => write_all(anstream::stdout().lock(), text),
+        (None, false) => write_all(std::io::stdout().lock(), text),
     };
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!(
@@ -323,7 +409,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         messages::error(format_args!("{e} (rule skipped; the others still run)"));
     }
     let opts = args.read.options();
-    let pb = progress_bar();
+    let pb = progress_bar(args.quiet);
     let req = analysis::Request {
         paths: &args.paths,
         ingest: opts,
@@ -350,11 +436,9 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     let now = jiff::Timestamp::now();
     let rendered = match args.format {
         ReportFormat::Text => {
-            let colour = args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none();
+            // Styled always: `emit` keeps the codes only where colour is wanted.
             let opts = text::Options {
-                colour,
+                colour: true,
                 verbose: args.verbose,
             };
             text::render(&model::of(&a), &opts)
@@ -363,7 +447,8 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         ReportFormat::Md => markdown::render(&model::of(&a), now, args.verbose),
         ReportFormat::Html => html::render(&model::of(&a), now, args.verbose),
     };
-    if let Err(e) = emit(args.output.as_ref(), &rendered) {
+    let styled = args.format == ReportFormat::Text;
+    if let Err(e) = write_out(args.output.as_ref(), &rendered, styled) {
         return fatal(e);
     }
     if args.strict {

@@ -63,17 +63,57 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
             Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
-        };
+        }
+    }
+
+    /// How the label is shown on a terminal that takes colour (`--color`).
+    fn style(self) -> anstyle::Style {
+        use anstyle::AnsiColor;
+        match self {
+            Severity::Note => anstyle::Style::new().bold(),
+            Severity::Warning => AnsiColor::Yellow.on_default().bold(),
+            Severity::Error => AnsiColor::Red.on_default().bold(),
+        }
+    }
+}
+
+/// A severity label with its colour codes; `anstream` drops them where colour is off.
+struct Label(Severity);
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let style = self.0.style();
+        write!(f, "{style}{}{style:#}", self.0.name())
+    }
+}
+
+impl Diagnostic {
+    fn write(&self, f: &mut fmt::Formatter<'_>, sev: &dyn fmt::Display) -> fmt::Result {
         match self.location {
             Some(loc) => write!(f, "{sev}: {}: {loc}: {}", self.source, self.message),
             None => write!(f, "{sev}: {}: {}", self.source, self.message),
         }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, &self.severity.name())
+    }
+}
+
+/// A diagnostic as printed on stderr: its label coloured.
+struct Printed<'a>(&'a Diagnostic);
+
+impl fmt::Display for Printed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, &Label(self.0.severity))
     }
 }
 
@@ -110,14 +150,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Writes one line to stderr. A closed stderr (`kmslens ... 2>&1 | head`) ends the message, not
 /// the run: `eprintln!` would panic on it.
+/// Colour codes in it go through `anstream`: kept, dropped or (old Windows consoles) turned into
+/// console calls, as `--color`, `NO_COLOR`, `CLICOLOR` and the terminal say.
 pub fn eprint_line(line: impl fmt::Display) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(anstream::stderr().lock(), "{line}");
 }
 
 /// `kmslens: error: {msg}` on stderr.
 pub fn error(msg: impl fmt::Display) {
-    eprint_line(format_args!("kmslens: error: {msg}"));
+    eprint_line(format_args!("kmslens: {}: {msg}", Label(Severity::Error)));
 }
 
 thread_local! {
@@ -178,7 +220,8 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     let flush = |src: Option<&str>, hidden: usize| {
         if let (Some(src), true) = (src, hidden > 0) {
             eprint_line(format_args!(
-                "kmslens: note: {src}: {hidden} more problems not shown (`kmslens analyze --format json` lists them all)"
+                "kmslens: {}: {src}: {hidden} more problems not shown (`kmslens analyze --format json` lists them all)",
+                Label(Severity::Note)
             ));
         }
     };
@@ -190,7 +233,7 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
             hidden = 0;
         }
         if shown < MAX_PRINTED_PER_SOURCE {
-            eprint_line(format_args!("kmslens: {d}"));
+            eprint_line(format_args!("kmslens: {}", Printed(d)));
             shown += 1;
         } else {
             hidden += 1;

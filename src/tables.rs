@@ -437,7 +437,7 @@ pub static SOURCES: Table<SourceReport> = Table {
     lead: &[],
     own: &[
         Col::str("source", |r| text(&r.source)),
-        Col::str("kind", |r| text(r.kind)),
+        Col::str("kind", |r| text(r.kind.name())),
         Col::str("computer", |r| made(join(&r.tally.computers))),
         Col::str("channel", |r| made(join(&r.tally.channels))),
         Col::int("records", |r| Some(r.tally.records as i64)),

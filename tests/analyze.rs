@@ -183,7 +183,7 @@ fn zipping_folders_does_not_change_the_findings() {
     };
     assert!(!plain.findings.is_empty());
     assert_eq!(key(&plain), key(&zipped));
-    assert!(zipped.bundle.sources.iter().any(|s| s.kind == "zip"));
+    assert!(zipped.bundle.sources.iter().any(|s| s.kind.name() == "zip"));
 }
 
 #[test]

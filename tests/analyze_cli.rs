@@ -506,6 +506,7 @@ fn markdown_and_html_carry_the_same_findings_and_the_coverage() {
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")
+            .replace('\'', "&apos;")
     };
     for m in &messages {
         assert!(md.contains(m.as_str()), "md lacks {m}");

@@ -112,7 +112,7 @@ fn records_seen_match_evtx_dump() {
         let Some(s) = files.get(&file) else {
             panic!("{file} not read")
         };
-        if s.kind != "evtx" {
+        if s.kind.name() != "evtx" {
             continue;
         }
         // Two records of these logs have intact headers but BinXML evtx_dump cannot parse; their

@@ -32,7 +32,7 @@ fn variants(name: &str) -> Vec<(String, std::path::PathBuf, tempfile::TempDir)> 
 
 fn one(path: &std::path::Path) -> SlmgrRecord {
     let b = read_one(path);
-    assert_eq!(b.sources[0].kind, "slmgr", "{path:?}");
+    assert_eq!(b.sources[0].kind.name(), "slmgr", "{path:?}");
     assert_eq!(b.sources[0].detail.as_deref(), Some("en"));
     assert_eq!(b.slmgr.len(), 1, "{:?}", b.slmgr);
     b.slmgr[0].clone()

@@ -98,7 +98,7 @@ fn host_key_not_activated() {
 
 /// A client's `slmgr /dlv` edited to show a retail key: KMS-NOT-KMS-CLIENT names that client.
 fn read_text(path: &std::path::Path) -> String {
-    kmslens::ingest::slmgr::decode(&std::fs::read(path).unwrap())
+    kmslens::sources::encoding::decode(&std::fs::read(path).unwrap()).into_owned()
 }
 
 fn retail(text: &str) -> String {

@@ -13,7 +13,7 @@ fn event_viewer_copied_text_and_wevtutil_text() {
         fixture("text/wevtutil-text.txt"),
     ]);
     assert!(
-        b.sources.iter().all(|s| s.kind == "text"),
+        b.sources.iter().all(|s| s.kind.name() == "text"),
         "{:?}",
         b.sources.iter().map(|s| s.kind).collect::<Vec<_>>()
     );
@@ -59,6 +59,6 @@ fn text_saved_as_utf16_by_powershell() {
     let path = dir.path().join("events.txt");
     std::fs::write(&path, utf16(&text, true, true)).unwrap();
     let b = read_one(&path);
-    assert_eq!(b.sources[0].kind, "text");
+    assert_eq!(b.sources[0].kind.name(), "text");
     assert_eq!(b.events.len(), 2);
 }

@@ -30,7 +30,7 @@ fn wevtutil_rendered_stream_without_root_and_single_quotes() {
     let b = read_one(&fixture("xml/wevtutil-rendered.xml"));
     assert_eq!(b.sources.len(), 1);
     let src = &b.sources[0];
-    assert_eq!(src.kind, "xml");
+    assert_eq!(src.kind.name(), "xml");
     assert_eq!(src.status, Status::Read);
     assert_eq!(src.tally.records, 6, "six <Event> elements");
     assert!(

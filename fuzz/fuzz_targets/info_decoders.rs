@@ -3,7 +3,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use kmslens::ingest::record::RawEvent;
+use kmslens::kms::RawEvent;
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 

@@ -2,7 +2,8 @@
 //! with or without BOM), every event decoded as the ingest would.
 #![no_main]
 
-use kmslens::ingest::xml::{XmlEncoding, event_reader};
+use kmslens::ingest::xml::event_reader;
+use kmslens::sources::encoding::TextEncoding as XmlEncoding;
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@
 //! value types, control characters) returns `None`, and the caller renders the record to XML as
 //! before; tests hold both paths to identical rows.
 
-use super::record::RawEvent;
+use crate::kms::RawEvent;
 use evtx::EvtxRecord;
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -376,7 +376,7 @@ fn typed_chunk(data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Option<Tally
 
 /// Windows shows the values of the record's own XML (they can differ from its header: tools that
 /// forge events leave the header time at zero); the header fills what the XML lacks.
-fn keep_record(out: &mut Tally, raw: &mut super::record::RawEvent, id: u64, ts: jiff::Timestamp) {
+fn keep_record(out: &mut Tally, raw: &mut crate::kms::RawEvent, id: u64, ts: jiff::Timestamp) {
     raw.record_id = raw.record_id.or(Some(id));
     raw.time = raw.time.or(header_time(ts));
     if let Some(t) = raw.time {

@@ -4,7 +4,6 @@
 
 mod binxml;
 pub mod evtx;
-pub mod record;
 pub mod report;
 pub mod slmgr;
 pub mod text;
@@ -15,7 +14,8 @@ mod xml_split;
 use crate::kms::KmsEvent;
 use crate::messages::Severity;
 use crate::sources::archive::{self, Archive, SharedReader, ZipLimits};
-use crate::sources::sniff::{HEAD_LEN, Sniffed, sniff};
+use crate::sources::encoding::{self, Detected, TextEncoding};
+use crate::sources::sniff::{HEAD_LEN, Sniffed, SourceKind, sniff};
 use crate::sources::{self, Origin, Source};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -24,12 +24,14 @@ use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct IngestOptions {
     pub evtx: evtx::EvtxOptions,
     pub zip: ZipLimits,
     /// Time one source may take before it is abandoned as stuck (`None`: no limit).
     pub source_timeout: Option<std::time::Duration>,
+    /// The zone of the dates text renderings print without one (`--tz`; UTC by default).
+    pub zone: jiff::tz::TimeZone,
 }
 
 /// The default per-source time limit: generous for a multi-gigabyte log on a slow disk.
@@ -41,6 +43,7 @@ impl Default for IngestOptions {
             evtx: evtx::EvtxOptions::default(),
             zip: ZipLimits::default(),
             source_timeout: Some(std::time::Duration::from_secs(DEFAULT_SOURCE_TIMEOUT_SECS)),
+            zone: jiff::tz::TimeZone::UTC,
         }
     }
 }
@@ -54,14 +57,16 @@ pub struct Ingested {
     pub sources: Vec<SourceReport>,
     /// Products read from `slmgr /dlv` outputs.
     pub slmgr: Vec<report::SlmgrRecord>,
+    /// The zone local times were read in, and reports show times in.
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl Ingested {
     /// True when at least one event log could be read.
     pub fn any_log_read(&self) -> bool {
-        self.sources.iter().any(|s| {
-            s.status == Status::Read && matches!(s.kind, "evtx" | "xml" | "text" | "slmgr")
-        })
+        self.sources
+            .iter()
+            .any(|s| s.status == Status::Read && s.kind.is_analysed())
     }
 }
 
@@ -72,7 +77,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
     let mut reports: Vec<SourceReport> = walk_diags
         .into_iter()
         .map(|d| {
-            let mut r = SourceReport::new(d.source.as_str().into(), "path");
+            let mut r = SourceReport::new(d.source.as_str().into(), SourceKind::Path);
             r.status = match d.severity {
                 Severity::Error => Status::Unreadable(d.message.clone()),
                 _ => Status::Skipped(d.message.clone()),
@@ -92,7 +97,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
     reports.extend(read.into_iter().flatten());
     // Taken, not unwrapped: a worker stuck past the time limit still holds the sink.
     let events = sink.take_all();
-    assemble(reports, events)
+    assemble(reports, events, &opts.zone)
 }
 
 /// Where the kept events of each source go as soon as it is read: the source's own list is freed
@@ -149,11 +154,15 @@ pub fn ingest_bytes(files: &[(&str, &[u8])], opts: &IngestOptions) -> Ingested {
                 .unwrap_or_else(|panic| vec![panicked(label.clone(), &*panic)])
         })
         .collect();
-    assemble(reports, Vec::new())
+    assemble(reports, Vec::new(), &opts.zone)
 }
 
 /// The bundle from its sources' reports: events moved out, slmgr outputs named, all sorted.
-fn assemble(mut reports: Vec<SourceReport>, mut events: Vec<KmsEvent>) -> Ingested {
+fn assemble(
+    mut reports: Vec<SourceReport>,
+    mut events: Vec<KmsEvent>,
+    zone: &jiff::tz::TimeZone,
+) -> Ingested {
     let mut slmgr = Vec::new();
     for r in &mut reports {
         events.append(&mut r.tally.events);
@@ -172,6 +181,7 @@ fn assemble(mut reports: Vec<SourceReport>, mut events: Vec<KmsEvent>) -> Ingest
         events,
         sources: reports,
         slmgr,
+        zone: zone.clone(),
     }
 }
 
@@ -203,7 +213,7 @@ fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrR
     use std::collections::{BTreeSet, HashMap};
     let mut beside: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for r in reports.iter() {
-        if matches!(r.kind, "evtx" | "xml" | "text") {
+        if r.kind.is_event_log() {
             let set = beside.entry(container(&r.source)).or_default();
             set.extend(r.tally.computers.iter().map(String::as_str));
         }
@@ -223,7 +233,7 @@ fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrR
     }
     for r in reports
         .iter_mut()
-        .filter(|r| r.kind == "slmgr" && r.status == Status::Read)
+        .filter(|r| r.kind == SourceKind::Slmgr && r.status == Status::Read)
     {
         match by_source.get(&r.source) {
             Some(c) => r.tally.computers = [c.clone()].into(),
@@ -266,7 +276,7 @@ fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Ve
 /// The report of a source whose reader panicked (a bug): the fuzz targets look for this reason.
 fn panicked(label: Arc<str>, panic: &(dyn std::any::Any + Send)) -> SourceReport {
     let what = crate::messages::panic_text(panic);
-    let mut r = SourceReport::new(label, "file");
+    let mut r = SourceReport::new(label, SourceKind::File);
     r.fail(format!(
         "{INTERNAL_ERROR} while reading this file ({what}); please report it with the file"
     ));
@@ -287,7 +297,7 @@ fn read_source_inner(
             let file = match std::fs::File::open(path) {
                 Ok(f) => f,
                 Err(e) => {
-                    let mut r = SourceReport::new(src.label.clone(), "file");
+                    let mut r = SourceReport::new(src.label.clone(), SourceKind::File);
                     r.fail(format!("cannot open: {e}"));
                     return vec![r];
                 }
@@ -308,7 +318,7 @@ fn read_source_inner(
             }) {
                 Ok(reports) => reports,
                 Err(reason) => {
-                    let mut r = SourceReport::new(src.label.clone(), "zip entry");
+                    let mut r = SourceReport::new(src.label.clone(), SourceKind::ZipEntry);
                     r.fail(reason);
                     vec![r]
                 }
@@ -329,25 +339,25 @@ fn read_stream(
 ) -> Vec<SourceReport> {
     let mut head = Vec::with_capacity(HEAD_LEN);
     if let Err(e) = input.take(HEAD_LEN as u64).read_to_end(&mut head) {
-        let mut r = SourceReport::new(label.clone(), "file");
+        let mut r = SourceReport::new(label.clone(), SourceKind::File);
         r.fail(format!("cannot read: {e}"));
         return vec![r];
     }
     let sniffed = sniff(&head);
-    let mut report = SourceReport::new(label.clone(), sniffed.name());
+    let mut report = SourceReport::new(label.clone(), sniffed.kind());
     let mut stream = Cursor::new(head).chain(input);
     match sniffed {
         Sniffed::Evtx => evtx::read(&mut stream, opts.evtx, &mut report),
-        Sniffed::Xml { encoding, bom } => {
-            report.detail = Some(encoding.name().to_string());
-            read_xml(stream, encoding, bom, &mut report);
+        Sniffed::Xml(text) => {
+            report.detail = Some(text.encoding.name().to_string());
+            read_xml(stream, text.encoding, text.has_bom(), &mut report);
         }
         Sniffed::Zip => return read_zip(report, stream, path, depth, opts, progress),
         Sniffed::LegacyEvt => report.skip(
             "Windows XP/2003 .evt log, not read; convert it on a Windows machine with `wevtutil epl FILE.evt FILE.evtx /lf:true`".into(),
         ),
-        Sniffed::Slmgr => read_slmgr(&mut stream, &mut report),
-        Sniffed::EventText => read_text(&mut stream, &mut report),
+        Sniffed::Slmgr(text) => read_slmgr(&mut stream, text, &mut report),
+        Sniffed::EventText(text) => read_text(&mut stream, text, &opts.zone, &mut report),
         Sniffed::Empty => report.skip("empty file".into()),
         Sniffed::Unknown(what) => report.skip(what),
     }
@@ -357,7 +367,12 @@ fn read_stream(
 /// Text renderings are pasted or saved by hand: tens of KiB, rarely more.
 const MAX_TEXT_BYTES: u64 = 64 << 20;
 
-fn read_text(input: &mut dyn Read, report: &mut SourceReport) {
+fn read_text(
+    input: &mut dyn Read,
+    encoding: Detected,
+    zone: &jiff::tz::TimeZone,
+    report: &mut SourceReport,
+) {
     let mut bytes = Vec::new();
     if let Err(e) = input.take(MAX_TEXT_BYTES + 1).read_to_end(&mut bytes) {
         return report.fail(format!("cannot read: {e}"));
@@ -372,7 +387,7 @@ fn read_text(input: &mut dyn Read, report: &mut SourceReport) {
     }
     let label = report.source.clone();
     let mut dated = false;
-    for e in text::parse(&slmgr::decode(&bytes)) {
+    for e in text::parse(&decode_text(&bytes, encoding), zone) {
         report.tally.records += 1;
         if let Some(t) = e.raw.time {
             report.tally.see_time(t);
@@ -391,23 +406,36 @@ fn read_text(input: &mut dyn Read, report: &mut SourceReport) {
         report.tally.keep(raw, &label);
     }
     if dated {
+        let how = match zone.iana_name() {
+            Some(name) if *zone != jiff::tz::TimeZone::UTC && name != "UTC" => {
+                format!("read as {name} time (--tz)")
+            }
+            _ => "read as UTC; give the zone of the machine that rendered them with --tz (e.g. --tz Europe/Rome), or export as .evtx or XML for exact times".into(),
+        };
         report.diag(
             Severity::Note,
             None,
-            "text renderings show local time without a zone: read as UTC (export as .evtx or XML for exact times); record ids are line numbers",
+            format!(
+                "text renderings show local time without a zone: {how}; record ids are line numbers"
+            ),
         );
     }
+}
+
+/// A text file's bytes (BOM included) as text, in the encoding sniffing found.
+fn decode_text(bytes: &[u8], text: Detected) -> std::borrow::Cow<'_, str> {
+    encoding::decode_as(bytes.get(text.bom_len..).unwrap_or_default(), text.encoding)
 }
 
 /// slmgr output is a few KiB; anything far larger is not one.
 const MAX_SLMGR_BYTES: u64 = 4 << 20;
 
-fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
+fn read_slmgr(input: &mut dyn Read, encoding: Detected, report: &mut SourceReport) {
     let mut bytes = Vec::new();
     if let Err(e) = input.take(MAX_SLMGR_BYTES).read_to_end(&mut bytes) {
         return report.fail(format!("cannot read: {e}"));
     }
-    let parsed = slmgr::parse(&slmgr::decode(&bytes));
+    let parsed = slmgr::parse(&decode_text(&bytes, encoding));
     let computer = slmgr::machine_from_label(&report.source);
     report.detail = Some(
         parsed
@@ -416,6 +444,7 @@ fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
             .to_string(),
     );
     if parsed.language.is_none() {
+        report.unknown_language = true;
         report.diag(
             Severity::Note,
             None,
@@ -441,7 +470,7 @@ fn read_slmgr(input: &mut dyn Read, report: &mut SourceReport) {
     }
 }
 
-fn read_xml(input: impl Read, encoding: xml::XmlEncoding, bom: bool, report: &mut SourceReport) {
+fn read_xml(input: impl Read, encoding: TextEncoding, bom: bool, report: &mut SourceReport) {
     xml_split::read(input, encoding, bom, report);
     if report.tally.records == 0 && report.tally.lost.total() == 0 {
         report.diag(Severity::Note, None, "export holds no events");

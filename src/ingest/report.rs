@@ -1,8 +1,9 @@
 //! Per-source statistics and diagnostics: what was read from each log, and what was lost.
 
-use super::record::RawEvent;
+use crate::kms::RawEvent;
 use crate::kms::{self, KmsEvent};
 use crate::messages::{Diagnostic, Location, Severity};
+use crate::sources::sniff::SourceKind;
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -197,20 +198,22 @@ pub enum Status {
 #[derive(Debug)]
 pub struct SourceReport {
     pub source: Arc<str>,
-    /// `evtx`, `xml`, `zip`, `evt`, `slmgr`, `text`, `empty`, `other`.
-    pub kind: &'static str,
+    pub kind: SourceKind,
     /// Extra facts about the format (e.g. `UTF-16LE`, `42 entries`).
     pub detail: Option<String>,
+    /// slmgr output in a language kmslens has no labels for.
+    pub unknown_language: bool,
     pub status: Status,
     pub tally: Tally,
 }
 
 impl SourceReport {
-    pub fn new(source: Arc<str>, kind: &'static str) -> Self {
+    pub fn new(source: Arc<str>, kind: SourceKind) -> Self {
         SourceReport {
             source,
             kind,
             detail: None,
+            unknown_language: false,
             status: Status::Read,
             tally: Tally::default(),
         }

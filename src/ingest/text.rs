@@ -4,8 +4,9 @@
 //! so the payload is taken from the `Info:` line(s), and the DNS domain of 12293/12294 from the
 //! sentence.
 
-use super::record::RawEvent;
+use crate::kms::RawEvent;
 use crate::kms::ids;
+use jiff::tz::TimeZone;
 
 /// One event read from text, with the line it starts on (text has no record ids).
 pub struct TextEvent {
@@ -58,23 +59,28 @@ fn provider(source: &str) -> String {
 }
 
 /// Dates as Event Viewer and wevtutil print them, in the local time of the machine that rendered
-/// them (no zone is written): read as UTC.
-fn parse_date(s: &str) -> Option<jiff::Timestamp> {
-    let s = s.trim().trim_end_matches('Z');
+/// them (no zone is written): read in `zone` (`--tz`, UTC by default). One ending in `Z` is UTC.
+fn parse_date(s: &str, zone: &TimeZone) -> Option<jiff::Timestamp> {
+    let s = s.trim();
+    let (s, zone) = match s.strip_suffix('Z') {
+        Some(utc) => (utc, &TimeZone::UTC),
+        None => (s, zone),
+    };
     if s.is_empty() {
         return None;
     }
     let iso = s.replace(' ', "T");
-    if let Ok(dt) = iso.parse::<jiff::civil::DateTime>() {
-        return dt
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp());
-    }
-    crate::kms::values::parse_client_time(s)
+    let civil = match iso.parse::<jiff::civil::DateTime>() {
+        Ok(dt) => dt,
+        // The 12288 Info shapes (`2010/9/29 17:52`, `9/29/2010 5:52 PM`), read as UTC civil time.
+        Err(_) => crate::kms::values::parse_client_time(s)?
+            .to_zoned(TimeZone::UTC)
+            .datetime(),
+    };
+    civil.to_zoned(zone.clone()).ok().map(|z| z.timestamp())
 }
 
-pub fn parse(text: &str) -> Vec<TextEvent> {
+pub fn parse(text: &str, zone: &TimeZone) -> Vec<TextEvent> {
     let lines: Vec<&str> = text.lines().collect();
     let mut starts: Vec<usize> = lines
         .iter()
@@ -114,7 +120,7 @@ pub fn parse(text: &str) -> Vec<TextEvent> {
                 _ => {}
             }
         }
-        let time = date.as_deref().and_then(parse_date);
+        let time = date.as_deref().and_then(|d| parse_date(d, zone));
         let bad_date = match (&date, time) {
             (Some(d), None) if !d.trim().is_empty() => Some(d.clone()),
             _ => None,
@@ -222,7 +228,7 @@ mod tests {
     #[test]
     fn kb_style_client_request() {
         let t = "Log Name: Application  \r\nSource: Microsoft-Windows-Security-SPP  \r\nDate:  \r\n\r\nEvent ID: 12288  \r\nTask Category: None  \r\nLevel: Information  \r\nKeywords: Classic  \r\nUser: N/A  \r\nComputer: PC1.contoso.com\r\nDescription:  \r\nThe client has sent an activation request to the key management service machine.  \r\nInfo:  \r\n0xC004F06C, 0x00000000, kms01.contoso.com:1688, 36f27b39-2fd5-440b-be67-a09996d27a38, 2010/09/29 17:52, 0, 2, 41760, 68531fb9-5511-4989-97be-d11a0f55633f, 5\r\n";
-        let e = parse(t);
+        let e = parse(t, &TimeZone::UTC);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].raw.event_id, 12288);
         assert_eq!(e[0].raw.provider, ids::PROVIDER_SPP);
@@ -234,7 +240,7 @@ mod tests {
     #[test]
     fn a_description_with_only_the_payload() {
         let t = "    Log Name:      Application\n    Source:        Microsoft-Windows-Security-SPP\n    Date:         \n    Event ID:      12288\n    Computer:     AZVM\n    Description:\n    0xC004F06C, 0x00000000, azkms.core.windows.net:1688, 08c3bda0-c556-4b61-9e4e-7bf6d4df80be, 2021/03/02 09:15, 1, 5, 0, 34e1ae55-27f8-4950-8877-7a03be5fb181, \n";
-        let e = parse(t);
+        let e = parse(t, &TimeZone::UTC);
         assert_eq!(e.len(), 1);
         assert!(
             e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, azkms.core.windows.net:1688")
@@ -244,7 +250,7 @@ mod tests {
     #[test]
     fn ad_activation_takes_the_sku_and_the_activation_object_from_the_sentence() {
         let t = "Log Name: Application\nSource: Microsoft-Windows-Security-SPP\nEvent ID: 12308\nComputer: PC7.contoso.com\nDescription:\nActivation succeeded using Active Directory (SKU {73111121-5638-40F6-BC11-F1D7B0D64300}, activation object CN=br549-999-607319-0,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com).\n";
-        let e = parse(t);
+        let e = parse(t, &TimeZone::UTC);
         assert_eq!(
             e[0].raw.data,
             [
@@ -258,10 +264,25 @@ mod tests {
     #[test]
     fn dns_events_take_the_domain_from_the_sentence() {
         let t = "Log Name: Application\nSource: Security-SPP\nEvent ID: 12293\nComputer: KMS1\nDescription:\nPublishing the Key Managment Service (KMS) to DNS in the `contoso.com` domain failed.\nInfo:  0x80072338\n";
-        let e = parse(t);
+        let e = parse(t, &TimeZone::UTC);
         assert_eq!(
             e[0].raw.data,
             vec!["0x80072338".to_string(), "contoso.com".to_string()]
+        );
+    }
+
+    #[test]
+    fn dates_are_read_in_the_zone_given() {
+        let t = "Log Name: Application\nSource: Microsoft-Windows-Security-SPP\nDate: 2026-10-01T08:00:00.000\nEvent ID: 12288\nComputer: PC1\nDescription:\nx\n";
+        let at = |zone: &TimeZone| parse(t, zone)[0].raw.time.unwrap().to_string();
+        assert_eq!(at(&TimeZone::UTC), "2026-10-01T08:00:00Z");
+        let rome = TimeZone::get("Europe/Rome").unwrap();
+        assert_eq!(at(&rome), "2026-10-01T06:00:00Z");
+        // A date written in UTC stays UTC whatever the zone.
+        let utc = t.replace("08:00:00.000", "08:00:00.000Z");
+        assert_eq!(
+            parse(&utc, &rome)[0].raw.time.unwrap().to_string(),
+            "2026-10-01T08:00:00Z"
         );
     }
 }

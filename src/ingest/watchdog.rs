@@ -64,7 +64,7 @@ pub fn read_all(
     let n = found.len();
     let shared = Arc::new(Shared {
         found: found.to_vec(),
-        opts: *opts,
+        opts: opts.clone(),
         progress: progress.clone(),
         sink: sink.clone(),
         next: AtomicUsize::new(0),
@@ -152,7 +152,7 @@ fn work(shared: &Shared, slot: &Slot) {
 }
 
 fn timed_out(src: &Source, limit: Duration) -> SourceReport {
-    let mut r = SourceReport::new(src.label.clone(), "file");
+    let mut r = SourceReport::new(src.label.clone(), crate::sources::sniff::SourceKind::File);
     r.fail(format!(
         "timed out: still reading after {} s (a parser stuck on this file, or a file too large for the limit); abandoned, the rest of the bundle is analysed; give it longer with --source-timeout SECS",
         limit.as_secs_f64()

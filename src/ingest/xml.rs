@@ -3,7 +3,8 @@
 //! double quotes, UTF-8 or UTF-16 with or without BOM. The same parser reads the XML the `evtx`
 //! crate renders for each binary record, so both formats give identical rows.
 
-use super::record::RawEvent;
+use crate::kms::RawEvent;
+use crate::sources::encoding::TextEncoding;
 use quick_xml::Reader;
 use quick_xml::XmlVersion;
 use quick_xml::encoding::DecodingReader;
@@ -394,40 +395,13 @@ pub fn parse_system_time(t: &str) -> Option<jiff::Timestamp> {
     })
 }
 
-/// Text encodings an event XML file comes in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum XmlEncoding {
-    Utf8,
-    Utf16Le,
-    Utf16Be,
-}
-
-impl XmlEncoding {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Utf8 => "UTF-8",
-            Self::Utf16Le => "UTF-16LE",
-            Self::Utf16Be => "UTF-16BE",
-        }
-    }
-
-    /// The decoder a UTF-16 file needs; `None` for UTF-8, which the parser reads as it is.
-    pub fn utf16_decoder(self) -> Option<&'static encoding_rs::Encoding> {
-        match self {
-            Self::Utf8 => None,
-            Self::Utf16Le => Some(encoding_rs::UTF_16LE),
-            Self::Utf16Be => Some(encoding_rs::UTF_16BE),
-        }
-    }
-}
-
 /// Wraps a byte stream so that the XML parser sees UTF-8, whatever the file's encoding.
 /// A UTF-16 file read without this gives 0 events and no error (stack notes §5).
 /// With a BOM the decoder finds the encoding itself; without one it must be told (a UTF-16 file
 /// without BOM or declaration is otherwise read as UTF-8).
 pub fn event_reader<'a, R: BufRead + 'a>(
     inner: R,
-    encoding: XmlEncoding,
+    encoding: TextEncoding,
     has_bom: bool,
 ) -> EventXmlReader<Box<dyn BufRead + 'a>> {
     let reader: Box<dyn BufRead + 'a> = match encoding.utf16_decoder() {

@@ -3,10 +3,11 @@
 //! it is decoded), and the blocks are decoded and parsed in parallel, a few at a time, their
 //! results merged in file order. Memory stays bounded by the blocks in flight.
 
-use super::record::RawEvent;
 use super::report::{Loss, SourceReport, Tally};
-use super::xml::{EventXmlReader, XmlEncoding};
+use super::xml::EventXmlReader;
+use crate::kms::RawEvent;
 use crate::messages::Location;
+use crate::sources::encoding::TextEncoding;
 use memchr::memmem;
 use rayon::prelude::*;
 use std::io::{self, BufReader, Cursor, Read};
@@ -26,17 +27,17 @@ struct Units {
 }
 
 impl Units {
-    fn of(encoding: XmlEncoding) -> Self {
+    fn of(encoding: TextEncoding) -> Self {
         match encoding {
-            XmlEncoding::Utf8 => Units {
+            TextEncoding::Utf8 => Units {
                 width: 1,
                 big_endian: false,
             },
-            XmlEncoding::Utf16Le => Units {
+            TextEncoding::Utf16Le => Units {
                 width: 2,
                 big_endian: false,
             },
-            XmlEncoding::Utf16Be => Units {
+            TextEncoding::Utf16Be => Units {
                 width: 2,
                 big_endian: true,
             },
@@ -109,11 +110,11 @@ struct Splitter<R: Read> {
 }
 
 impl<R: Read> Splitter<R> {
-    fn new(input: R, encoding: XmlEncoding, bom: bool) -> Self {
+    fn new(input: R, encoding: TextEncoding, bom: bool) -> Self {
         let units = Units::of(encoding);
         let bom = match (bom, encoding) {
             (false, _) => 0,
-            (true, XmlEncoding::Utf8) => 3,
+            (true, TextEncoding::Utf8) => 3,
             (true, _) => 2,
         };
         Splitter {
@@ -211,7 +212,7 @@ struct Parsed {
     gave_up: bool,
 }
 
-fn parse(block: Block, encoding: XmlEncoding, label: &Arc<str>) -> Parsed {
+fn parse(block: Block, encoding: TextEncoding, label: &Arc<str>) -> Parsed {
     let text: std::borrow::Cow<[u8]> = match encoding.utf16_decoder() {
         None => block.bytes[..].into(),
         Some(enc) => {
@@ -230,7 +231,7 @@ enum Text {
     /// Decoded already.
     Utf8,
     /// In the file's encoding, with or without its byte order mark.
-    File(XmlEncoding, bool),
+    File(TextEncoding, bool),
 }
 
 /// Reads the events of `input` into `tally`; problems are placed at the file offset `at` gives.
@@ -267,9 +268,9 @@ fn keep(tally: &mut Tally, raw: RawEvent, label: &Arc<str>) {
 }
 
 /// The file offset of byte `at` of a block's decoded text.
-fn file_offset(block: &Block, encoding: XmlEncoding, text: &[u8], at: usize) -> u64 {
+fn file_offset(block: &Block, encoding: TextEncoding, text: &[u8], at: usize) -> u64 {
     let in_block = match encoding {
-        XmlEncoding::Utf8 => at,
+        TextEncoding::Utf8 => at,
         _ => {
             let prefix = String::from_utf8_lossy(&text[..at.min(text.len())]);
             block.bom + 2 * prefix.chars().map(char::len_utf16).sum::<usize>()
@@ -279,13 +280,13 @@ fn file_offset(block: &Block, encoding: XmlEncoding, text: &[u8], at: usize) -> 
 }
 
 /// Reads an XML export into `report`, in parallel when it is large.
-pub fn read(input: impl Read, encoding: XmlEncoding, bom: bool, report: &mut SourceReport) {
+pub fn read(input: impl Read, encoding: TextEncoding, bom: bool, report: &mut SourceReport) {
     read_in_blocks(input, encoding, bom, report, (BLOCK_BYTES, MAX_BLOCK_BYTES));
 }
 
 fn read_in_blocks(
     input: impl Read,
-    encoding: XmlEncoding,
+    encoding: TextEncoding,
     bom: bool,
     report: &mut SourceReport,
     (block, max_block): (usize, usize),
@@ -340,10 +341,11 @@ fn read_in_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::sniff::SourceKind;
 
     const EVENT: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID Qualifiers='16384'>1003</EventID><TimeCreated SystemTime='2024-01-01T00:00:00.000Z'/><EventRecordID>7</EventRecordID><Channel>Application</Channel><Computer>PC1</Computer></System><EventData><Data>x</Data><Data>y</Data></EventData></Event>";
 
-    fn blocks(text: &[u8], encoding: XmlEncoding, block: usize, max: usize) -> Vec<Next> {
+    fn blocks(text: &[u8], encoding: TextEncoding, block: usize, max: usize) -> Vec<Next> {
         let mut s = Splitter::new(text, encoding, false);
         s.block = block;
         s.max_block = max;
@@ -378,13 +380,13 @@ mod tests {
             "<?xml version='1.0'?><Events>{EVENT}\r\n{nested}\r\n{EVENT}<!-- c -->{EVENT}</Events>"
         );
         for (encoding, bytes) in [
-            (XmlEncoding::Utf8, doc.as_bytes().to_vec()),
+            (TextEncoding::Utf8, doc.as_bytes().to_vec()),
             (
-                XmlEncoding::Utf16Le,
+                TextEncoding::Utf16Le,
                 doc.encode_utf16().flat_map(u16::to_le_bytes).collect(),
             ),
             (
-                XmlEncoding::Utf16Be,
+                TextEncoding::Utf16Be,
                 doc.encode_utf16().flat_map(u16::to_be_bytes).collect(),
             ),
         ] {
@@ -411,7 +413,7 @@ mod tests {
     #[test]
     fn a_file_without_event_ends_is_handed_on_whole() {
         let doc = EVENT.replace("</Event>", "</e:Event>").repeat(10);
-        let parts = blocks(doc.as_bytes(), XmlEncoding::Utf8, 64, 256);
+        let parts = blocks(doc.as_bytes(), TextEncoding::Utf8, 64, 256);
         assert!(matches!(parts[..], [Next::Unsplittable(_, 0)]));
         assert!(bytes_of(&parts[0]).len() >= 256);
     }
@@ -435,19 +437,19 @@ mod tests {
         }
         doc.push_str("</Events>");
         for (encoding, bytes) in [
-            (XmlEncoding::Utf8, doc.as_bytes().to_vec()),
+            (TextEncoding::Utf8, doc.as_bytes().to_vec()),
             (
-                XmlEncoding::Utf16Le,
+                TextEncoding::Utf16Le,
                 [0xFF, 0xFE]
                     .into_iter()
                     .chain(doc.encode_utf16().flat_map(u16::to_le_bytes))
                     .collect(),
             ),
         ] {
-            let bom = encoding != XmlEncoding::Utf8;
-            let mut split = SourceReport::new("x.xml".into(), "xml");
+            let bom = encoding != TextEncoding::Utf8;
+            let mut split = SourceReport::new("x.xml".into(), SourceKind::Xml);
             read_in_blocks(&bytes[..], encoding, bom, &mut split, (2048, 1 << 20));
-            let mut whole = SourceReport::new("x.xml".into(), "xml");
+            let mut whole = SourceReport::new("x.xml".into(), SourceKind::Xml);
             let label = whole.source.clone();
             let text = Text::File(encoding, bom);
             read_events(&bytes[..], text, &mut whole.tally, &label, |at| at);
@@ -464,7 +466,7 @@ mod tests {
                     .collect()
             };
             assert_eq!(messages(&split), messages(&whole), "{encoding:?}");
-            if encoding == XmlEncoding::Utf8 {
+            if encoding == TextEncoding::Utf8 {
                 let at = |r: &SourceReport| -> Vec<String> {
                     r.tally
                         .diagnostics
@@ -484,10 +486,10 @@ mod tests {
             .replace("</Event>", "</e:Event>")
             .replace("1003", "12288")
             .repeat(50);
-        let mut split = SourceReport::new("x.xml".into(), "xml");
+        let mut split = SourceReport::new("x.xml".into(), SourceKind::Xml);
         read_in_blocks(
             doc.as_bytes(),
-            XmlEncoding::Utf8,
+            TextEncoding::Utf8,
             false,
             &mut split,
             (64, 1024),

@@ -3,8 +3,8 @@
 use super::event::*;
 use super::hresult::Hresult;
 use super::ids::{EventKind, classify};
+use super::raw::RawEvent;
 use super::values::{Guid, LicenseStatus, StatusFlags, parse_client_time, split_host_port};
-use crate::ingest::record::RawEvent;
 use jiff::Timestamp;
 use std::sync::Arc;
 

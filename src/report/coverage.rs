@@ -2,6 +2,7 @@
 
 use crate::analysis::Analysis;
 use crate::ingest::report::Status;
+use crate::sources::sniff::SourceKind;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
@@ -49,7 +50,7 @@ pub fn of(a: &Analysis) -> Coverage {
     let mut problems = Vec::new();
     let mut logs = Vec::new();
     for s in &a.bundle.sources {
-        let k = kinds.entry(s.kind).or_default();
+        let k = kinds.entry(s.kind.name()).or_default();
         match &s.status {
             Status::Read => {
                 k.read += 1;
@@ -68,22 +69,22 @@ pub fn of(a: &Analysis) -> Coverage {
                         what: format!("{}{detail}", s.tally.lost),
                     });
                 }
-                if s.kind == "slmgr" && s.tally.computers.is_empty() {
+                if s.kind == SourceKind::Slmgr && s.tally.computers.is_empty() {
                     problems.push(Problem {
                         source: s.source.to_string(),
                         what: "slmgr output of an unknown machine (no name in its file, folder or zip name, no single computer in the logs beside it): not analysed".into(),
                     });
                 }
-                if s.kind == "slmgr" && s.detail.as_deref() == Some("language not recognised") {
+                if s.kind == SourceKind::Slmgr && s.unknown_language {
                     problems.push(Problem {
                         source: s.source.to_string(),
                         what: "slmgr output in a language kmslens has no labels for: only the CMID and KMS host were read".into(),
                     });
                 }
-                if matches!(s.kind, "evtx" | "xml" | "text") {
+                if s.kind.is_event_log() {
                     logs.push(LogSpan {
                         source: s.source.to_string(),
-                        kind: s.kind,
+                        kind: s.kind.name(),
                         computers: s
                             .tally
                             .computers
@@ -210,9 +211,4 @@ impl Coverage {
         let hidden = self.logs.len() - shown.len();
         (shown, hidden)
     }
-}
-
-pub fn time(t: Option<Timestamp>) -> String {
-    t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "-".into())
 }

@@ -1,7 +1,8 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no script, no network) to attach
 //! to a support case.
 
-use super::coverage::{self, Coverage};
+use super::clock::Clock;
+use super::coverage::Coverage;
 use super::model::{self, Problem, Report, RuleGroup};
 use super::{charts, esc};
 use crate::rules::finding::EvidenceItem;
@@ -53,9 +54,10 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         .time_span
         .map(|(f, l)| {
             format!(
-                "{} to {} UTC",
-                f.strftime("%Y-%m-%d %H:%M"),
-                l.strftime("%Y-%m-%d %H:%M")
+                "{} to {} {}",
+                r.clock.minute(f),
+                r.clock.minute(l),
+                r.clock.name()
             )
         })
         .unwrap_or_else(|| "no KMS events".into());
@@ -66,12 +68,12 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         a.bundle.events.len(),
         cov.hosts.len(),
         cov.clients.len(),
-        generated.strftime("%Y-%m-%d %H:%M UTC"),
+        format_args!("{} {}", r.clock.minute(generated), r.clock.name()),
         env!("CARGO_PKG_VERSION")
     );
     summary(&mut out, r);
     for p in &r.problems {
-        problem(&mut out, p, verbose);
+        problem(&mut out, p, &r.clock, verbose);
     }
     charts_section(&mut out, a);
     let _ = write!(
@@ -87,13 +89,13 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
     }
     let _ = write!(out, "</div>");
     for g in &r.rules {
-        rule_group(&mut out, g, verbose);
+        rule_group(&mut out, g, &r.clock, verbose);
     }
     if r.rules.is_empty() {
         let _ = write!(out, "<p>None.</p>");
     }
     let _ = write!(out, "</section>");
-    coverage_section(&mut out, cov, verbose);
+    coverage_section(&mut out, cov, &r.clock, verbose);
     let _ = writeln!(out, "</main></body></html>");
     out
 }
@@ -125,7 +127,7 @@ fn summary(out: &mut String, r: &Report) {
     let _ = write!(out, "</section>");
 }
 
-fn problem(out: &mut String, p: &Problem, verbose: bool) {
+fn problem(out: &mut String, p: &Problem, clock: &Clock, verbose: bool) {
     let d = p.diagnosis;
     let sev = d.severity.name();
     let _ = write!(
@@ -147,14 +149,14 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
     }
     let _ = write!(out, "<b>Findings</b>: {}", esc(&p.per_rule_line));
     if let Some(s) = &p.when {
-        let _ = write!(out, "<br><b>When</b> (UTC): {}", esc(s));
+        let _ = write!(out, "<br><b>When</b> ({}): {}", clock.name(), esc(s));
     }
     let _ = write!(
         out,
         "<br><span class=\"muted\">id {}</span></p>",
         esc(&d.id)
     );
-    evidence_table(out, &p.evidence, p.evidence_more);
+    evidence_table(out, &p.evidence, p.evidence_more, clock);
     if !d.remediation.is_empty() {
         let _ = write!(out, "<p><b>What to do.</b></p><ol>");
         for r in &d.remediation {
@@ -165,13 +167,14 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
     let _ = write!(out, "</section>");
 }
 
-fn evidence_table(out: &mut String, evidence: &[&EvidenceItem], more: usize) {
+fn evidence_table(out: &mut String, evidence: &[&EvidenceItem], more: usize, clock: &Clock) {
     if evidence.is_empty() {
         return;
     }
     let _ = write!(
         out,
-        "<table><tr><th>evidence</th><th>record</th><th>time (UTC)</th></tr>"
+        "<table><tr><th>evidence</th><th>record</th><th>time ({})</th></tr>",
+        clock.name()
     );
     for e in evidence {
         let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
@@ -179,7 +182,11 @@ fn evidence_table(out: &mut String, evidence: &[&EvidenceItem], more: usize) {
             out,
             "<tr><td><code>{}</code></td><td>{rec}</td><td>{}</td></tr>",
             esc(&e.source),
-            esc(e.time.as_deref().unwrap_or(""))
+            esc(&e
+                .time
+                .as_deref()
+                .map(|t| clock.evidence_time(t))
+                .unwrap_or_default())
         );
     }
     let _ = write!(out, "</table>");
@@ -211,7 +218,7 @@ fn charts_section(out: &mut String, a: &crate::analysis::Analysis) {
     }
 }
 
-fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
+fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
     let sev = g.severity.name();
     let _ = write!(
         out,
@@ -242,7 +249,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
             .evidence
             .iter()
             .take(if verbose { usize::MAX } else { 1 })
-            .map(|e| esc(&model::evidence_line(e)))
+            .map(|e| esc(&clock.evidence_line(e)))
             .collect();
         let _ = write!(
             out,
@@ -288,7 +295,7 @@ fn refs(numbers: &[usize]) -> String {
     model::problem_refs_with(numbers, |n| format!("<a href=\"#p{n}\">{n}</a>"))
 }
 
-fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
+fn coverage_section(out: &mut String, cov: &Coverage, clock: &Clock, verbose: bool) {
     let _ = write!(
         out,
         "<section><h2>Coverage</h2><h3>Sources by kind</h3><table><tr><th>kind</th><th>read</th><th>skipped</th><th>unreadable</th><th>damaged</th></tr>"
@@ -328,7 +335,8 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
     );
     let _ = write!(
         out,
-        "<h3>Time span per log</h3><table><tr><th>log</th><th>computer</th><th>channel</th><th>records</th><th>KMS events</th><th>first (UTC)</th><th>last (UTC)</th></tr>"
+        "<h3>Time span per log</h3><table><tr><th>log</th><th>computer</th><th>channel</th><th>records</th><th>KMS events</th><th>first ({zone})</th><th>last ({zone})</th></tr>",
+        zone = clock.name()
     );
     let (logs, hidden) = cov.logs_to_list(verbose);
     for l in logs {
@@ -340,8 +348,8 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
             esc(&l.channels),
             l.records,
             l.kms_events,
-            coverage::time(l.first),
-            coverage::time(l.last)
+            clock.minute_or_dash(l.first),
+            clock.minute_or_dash(l.last)
         );
     }
     let _ = write!(out, "</table>");

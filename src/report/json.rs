@@ -3,6 +3,7 @@
 //! report's own fields keep the alphabetical order earlier versions wrote; findings, diagnoses and
 //! diagnostics are written in their structs' field order.
 
+use super::clock::Clock;
 use crate::analysis::Analysis;
 use crate::diagnose::Diagnosis;
 use crate::ingest::report::{Losses, SourceReport, Status};
@@ -10,6 +11,7 @@ use crate::messages::Diagnostic;
 use crate::rules::Severity;
 use crate::rules::engine::NotChecked;
 use crate::rules::finding::Finding;
+use crate::sources::sniff::SourceKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +39,8 @@ struct Inputs<'a> {
     params: BTreeMap<&'a str, f64>,
     sources: Vec<Source<'a>>,
     time_span: Option<TimeSpan>,
+    /// The zone (`--tz`) dates of text renderings were read in; every time here is UTC.
+    time_zone: String,
 }
 
 #[derive(Serialize)]
@@ -91,13 +95,13 @@ impl<'a> Source<'a> {
             damaged: s.tally.lost.total(),
             detail: s.detail.as_deref(),
             first_time: s.tally.first_time.map(|t| t.to_string()),
-            kind: s.kind,
+            kind: s.kind.name(),
             kms_events: s.tally.kms_events,
             last_time: s.tally.last_time.map(|t| t.to_string()),
             lost: s.tally.lost,
             reason,
             records: s.tally.records,
-            rendered_as_xml: (s.kind == "evtx").then_some(s.tally.rendered_as_xml),
+            rendered_as_xml: (s.kind == SourceKind::Evtx).then_some(s.tally.rendered_as_xml),
             source: &s.source,
             status,
         }
@@ -138,6 +142,7 @@ pub fn report(a: &Analysis, generated: jiff::Timestamp) -> Report<'_> {
                 first: f.to_string(),
                 last: l.to_string(),
             }),
+            time_zone: Clock::new(a.bundle.zone.clone()).name().to_string(),
         },
         not_checked: &a.not_checked,
         schema: SCHEMA,

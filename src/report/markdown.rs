@@ -1,6 +1,7 @@
 //! The Markdown report: to paste into a support ticket.
 
-use super::coverage::{self, Coverage};
+use super::clock::Clock;
+use super::coverage::Coverage;
 use super::model::{self, Problem, Report, RuleGroup};
 use crate::rules::finding::EvidenceItem;
 use std::fmt::Write;
@@ -21,7 +22,7 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
     let _ = writeln!(
         out,
         "Generated {} by kmslens {}.\n",
-        generated.strftime("%Y-%m-%d %H:%M UTC"),
+        format_args!("{} ({})", r.clock.minute(generated), r.clock.name()),
         env!("CARGO_PKG_VERSION")
     );
     let _ = writeln!(out, "## Summary\n");
@@ -37,9 +38,10 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
     if let Some((f, l)) = r.time_span {
         let _ = writeln!(
             out,
-            "Events from {} to {} (UTC).",
-            f.strftime("%Y-%m-%d %H:%M"),
-            l.strftime("%Y-%m-%d %H:%M")
+            "Events from {} to {} ({}).",
+            r.clock.minute(f),
+            r.clock.minute(l),
+            r.clock.name()
         );
     }
     let _ = writeln!(out, "\n**{}**\n", r.headline());
@@ -56,7 +58,7 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         let _ = writeln!(out, "\n## Problems\n");
     }
     for p in &r.problems {
-        problem(&mut out, p, verbose);
+        problem(&mut out, p, &r.clock, verbose);
     }
     let _ = writeln!(out, "## Findings by rule\n");
     let _ = writeln!(out, "| severity | findings |\n|---|---|");
@@ -68,13 +70,13 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         let _ = writeln!(out, "{}\n", model::NO_PROBLEMS);
     }
     for g in &r.rules {
-        rule_group(&mut out, g, verbose);
+        rule_group(&mut out, g, &r.clock, verbose);
     }
-    coverage_section(&mut out, cov, verbose);
+    coverage_section(&mut out, cov, &r.clock, verbose);
     out
 }
 
-fn problem(out: &mut String, p: &Problem, verbose: bool) {
+fn problem(out: &mut String, p: &Problem, clock: &Clock, verbose: bool) {
     let d = p.diagnosis;
     let _ = writeln!(
         out,
@@ -95,13 +97,17 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
     }
     let _ = writeln!(out, "- **Findings**: {}", p.per_rule_line);
     if let Some(s) = &p.when {
-        let _ = writeln!(out, "- **When** (UTC): {s}");
+        let _ = writeln!(out, "- **When** ({}): {s}", clock.name());
     }
     let _ = writeln!(out, "- **Id**: `{}`", d.id);
     if !p.evidence.is_empty() {
-        let _ = writeln!(out, "\n| evidence | record | time (UTC) |\n|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n| evidence | record | time ({}) |\n|---|---|---|",
+            clock.name()
+        );
         for e in &p.evidence {
-            evidence_row(out, e);
+            evidence_row(out, e, clock);
         }
         if p.evidence_more > 0 {
             let _ = writeln!(out, "\n… and {} more records.", p.evidence_more);
@@ -116,17 +122,20 @@ fn problem(out: &mut String, p: &Problem, verbose: bool) {
     let _ = writeln!(out);
 }
 
-fn evidence_row(out: &mut String, e: &EvidenceItem) {
+fn evidence_row(out: &mut String, e: &EvidenceItem, clock: &Clock) {
     let rec = e.record_id.map(|r| r.to_string()).unwrap_or_default();
     let _ = writeln!(
         out,
         "| `{}` | {rec} | {} |",
         cell(&e.source),
-        e.time.as_deref().unwrap_or("")
+        e.time
+            .as_deref()
+            .map(|t| clock.evidence_time(t))
+            .unwrap_or_default()
     );
 }
 
-fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
+fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
     let _ = writeln!(
         out,
         "### {} · {} — {} ({})\n",
@@ -155,7 +164,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
         let first = r
             .evidence
             .first()
-            .map(model::evidence_line)
+            .map(|e| clock.evidence_line(e))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -198,7 +207,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, verbose: bool) {
     let _ = writeln!(out);
 }
 
-fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
+fn coverage_section(out: &mut String, cov: &Coverage, clock: &Clock, verbose: bool) {
     let _ = writeln!(
         out,
         "## Coverage\n\n### Sources by kind\n\n| kind | read | skipped | unreadable | damaged |\n|---|---|---|---|---|"
@@ -231,7 +240,8 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
     );
     let _ = writeln!(
         out,
-        "\n### Time span per log\n\n| log | computer | channel | records | KMS events | first (UTC) | last (UTC) |\n|---|---|---|---|---|---|---|"
+        "\n### Time span per log\n\n| log | computer | channel | records | KMS events | first ({zone}) | last ({zone}) |\n|---|---|---|---|---|---|---|",
+        zone = clock.name()
     );
     let (logs, hidden) = cov.logs_to_list(verbose);
     for l in logs {
@@ -243,8 +253,8 @@ fn coverage_section(out: &mut String, cov: &Coverage, verbose: bool) {
             cell(&l.channels),
             l.records,
             l.kms_events,
-            coverage::time(l.first),
-            coverage::time(l.last)
+            clock.minute_or_dash(l.first),
+            clock.minute_or_dash(l.last)
         );
     }
     if hidden > 0 {

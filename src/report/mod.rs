@@ -4,6 +4,7 @@
 //! the HTML's.
 
 pub mod charts;
+pub mod clock;
 pub mod coverage;
 pub mod html;
 pub mod json;
@@ -13,10 +14,7 @@ pub mod rows;
 pub mod summary;
 pub mod text;
 
-/// Text for HTML and SVG: `&`, `<`, `>` and `"` escaped.
+/// Text for HTML and SVG: `&`, `<`, `>`, `'` and `"` escaped.
 pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    quick_xml::escape::escape(s).into_owned()
 }

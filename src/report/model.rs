@@ -2,12 +2,14 @@
 //! with their findings, the findings grouped per rule, and the coverage. Text, Markdown and HTML
 //! only format it; nothing here knows about a format.
 
+use super::clock::Clock;
 use super::coverage::{self, Coverage};
 use crate::analysis::Analysis;
 use crate::diagnose::Diagnosis;
 use crate::ingest::report::Status;
 use crate::rules::finding::{CodeNote, EvidenceItem, Finding};
 use crate::rules::{RuleError, Severity};
+use crate::sources::sniff::SourceKind;
 use jiff::Timestamp;
 
 /// Names shown in a machine list before "and N more" (full lists: JSON, or `--verbose`).
@@ -25,6 +27,8 @@ pub struct Report<'a> {
     pub kinds_read: Vec<String>,
     pub slmgr_outputs: usize,
     pub time_span: Option<(Timestamp, Timestamp)>,
+    /// The zone times are shown in (`--tz`).
+    pub clock: Clock,
     /// Findings per severity, most severe first (every severity, zeros included).
     pub findings_by_severity: Vec<(Severity, usize)>,
     /// Problems per severity, most severe first (only those with problems).
@@ -42,7 +46,7 @@ pub struct Problem<'a> {
     pub per_rule: Vec<(&'a str, usize)>,
     /// `per_rule` as one line: "KMS-HOST-NOT-LOGGED ×4, KMS-NO-RESPONSE ×4".
     pub per_rule_line: String,
-    /// First to last evidence time (UTC), when there is any.
+    /// First to last evidence time (in the report's zone), when there is any.
     pub when: Option<String>,
     /// The first evidence of its causes.
     pub evidence: Vec<&'a EvidenceItem>,
@@ -117,6 +121,7 @@ pub fn one_paragraph(text: &str) -> String {
 }
 
 pub fn of(a: &Analysis) -> Report<'_> {
+    let clock = Clock::new(a.bundle.zone.clone());
     let coverage = coverage::of(a);
     let kinds_read = coverage
         .kinds
@@ -128,7 +133,7 @@ pub fn of(a: &Analysis) -> Report<'_> {
         .bundle
         .sources
         .iter()
-        .filter(|s| s.kind == "slmgr" && s.status == Status::Read)
+        .filter(|s| s.kind == SourceKind::Slmgr && s.status == Status::Read)
         .count();
     let count = |sev: Severity| a.findings.iter().filter(|f| f.severity == sev).count();
     let findings_by_severity = Severity::ALL.iter().map(|s| (*s, count(*s))).collect();
@@ -141,7 +146,7 @@ pub fn of(a: &Analysis) -> Report<'_> {
         .diagnoses
         .iter()
         .enumerate()
-        .map(|(k, d)| problem(a, k + 1, d))
+        .map(|(k, d)| problem(a, k + 1, d, &clock))
         .collect();
     let rules = rule_groups(a, &problems);
     Report {
@@ -150,6 +155,7 @@ pub fn of(a: &Analysis) -> Report<'_> {
         kinds_read,
         slmgr_outputs,
         time_span: a.time_span(),
+        clock,
         findings_by_severity,
         problems_by_severity,
         problems,
@@ -158,7 +164,7 @@ pub fn of(a: &Analysis) -> Report<'_> {
     }
 }
 
-fn problem<'a>(a: &'a Analysis, number: usize, d: &'a Diagnosis) -> Problem<'a> {
+fn problem<'a>(a: &'a Analysis, number: usize, d: &'a Diagnosis, clock: &Clock) -> Problem<'a> {
     let mut per_rule: Vec<(&str, usize)> = Vec::new();
     for i in &d.findings {
         let rule = a.findings[*i].rule.as_str();
@@ -201,7 +207,7 @@ fn problem<'a>(a: &'a Analysis, number: usize, d: &'a Diagnosis) -> Problem<'a> 
             .collect::<Vec<_>>()
             .join(", "),
         per_rule,
-        when: span(d.first_time.as_deref(), d.last_time.as_deref()),
+        when: clock.span(d.first_time.as_deref(), d.last_time.as_deref()),
         evidence_more: total.saturating_sub(evidence.len()),
         evidence,
         subjects,
@@ -315,28 +321,5 @@ impl<'a> RuleGroup<'a> {
             })
             .collect();
         (rows, self.findings.len().saturating_sub(shown))
-    }
-}
-
-/// One evidence item as a line: `file record 12 at 2026-…`.
-pub fn evidence_line(e: &EvidenceItem) -> String {
-    let record = e
-        .record_id
-        .map(|r| format!(" record {r}"))
-        .unwrap_or_default();
-    let when = e
-        .time
-        .as_deref()
-        .map(|t| format!(" at {t}"))
-        .unwrap_or_default();
-    format!("{}{record}{when}", e.source)
-}
-
-fn span(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    match (first, last) {
-        (Some(f), Some(l)) if f == l => Some(f.to_string()),
-        (Some(f), Some(l)) => Some(format!("{f} to {l}")),
-        (Some(t), None) | (None, Some(t)) => Some(t.to_string()),
-        (None, None) => None,
     }
 }

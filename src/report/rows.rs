@@ -179,29 +179,36 @@ pub fn row(ev: &KmsEvent) -> Map<String, Value> {
 pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io::Result<()> {
     use rayon::prelude::*;
     // One buffer per block of rows, filled in parallel, written in order.
-    let block_of = |block: &[KmsEvent]| -> Vec<u8> {
-        let mut buf = Vec::with_capacity(block.len() * 400);
-        for ev in block {
-            match format {
-                RowFormat::Jsonl => {
-                    // Writing to a Vec fails only on a value serde cannot write: none here.
-                    let _ = serde_json::to_writer(&mut buf, &Row(ev));
+    let block_of = |block: &[KmsEvent]| -> io::Result<Vec<u8>> {
+        match format {
+            RowFormat::Jsonl => {
+                let mut buf = Vec::with_capacity(block.len() * 400);
+                for ev in block {
+                    serde_json::to_writer(&mut buf, &Row(ev))?;
+                    buf.push(b'\n');
                 }
-                RowFormat::Csv => {
-                    let r = row(ev);
-                    let cells: Vec<String> = COLUMNS.iter().map(|c| csv_cell(r.get(*c))).collect();
-                    buf.extend_from_slice(cells.join(",").as_bytes());
-                }
+                Ok(buf)
             }
-            buf.push(b'\n');
+            RowFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::with_capacity(block.len() * 300));
+                for ev in block {
+                    let r = row(ev);
+                    w.write_record(COLUMNS.iter().map(|c| csv_cell(r.get(*c))))?;
+                }
+                w.into_inner().map_err(|e| e.into_error())
+            }
         }
-        buf
     };
     if format == RowFormat::Csv {
-        writeln!(out, "{}", COLUMNS.join(","))?;
+        let mut w = csv::Writer::from_writer(&mut *out);
+        w.write_record(COLUMNS)?;
+        w.flush()?;
     }
     for blocks in events.chunks(8192 * 4) {
-        let bufs: Vec<Vec<u8>> = blocks.par_chunks(1024).map(block_of).collect();
+        let bufs: Vec<Vec<u8>> = blocks
+            .par_chunks(1024)
+            .map(block_of)
+            .collect::<io::Result<_>>()?;
         for b in bufs {
             out.write_all(&b)?;
         }
@@ -209,9 +216,10 @@ pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io:
     out.flush()
 }
 
+/// A cell's text: lists joined with ` | `, absent values empty (the `csv` crate quotes).
 fn csv_cell(v: Option<&Value>) -> String {
-    let s = match v {
-        None | Some(Value::Null) => return String::new(),
+    match v {
+        None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
             .iter()
@@ -223,10 +231,5 @@ fn csv_cell(v: Option<&Value>) -> String {
             .collect::<Vec<_>>()
             .join(" | "),
         Some(other) => other.to_string(),
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }

@@ -1,6 +1,7 @@
 //! What was read from each source, for stderr.
 
 use crate::ingest::report::{SourceReport, Status};
+use crate::sources::sniff::SourceKind;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -16,7 +17,7 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
         match &r.status {
             Status::Read => {
                 read += 1;
-                *kinds.entry(r.kind).or_default() += 1;
+                *kinds.entry(r.kind.name()).or_default() += 1;
             }
             Status::Skipped(_) => skipped += 1,
             Status::Unreadable(_) => unreadable += 1,
@@ -56,7 +57,7 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
             None => r.kind.to_string(),
         };
         let _ = write!(s, "  {:<7} {}", kind, r.source);
-        if r.status == Status::Read && r.kind != "zip" {
+        if r.status == Status::Read && r.kind != SourceKind::Zip {
             let _ = write!(
                 s,
                 " | {} records, {} KMS",

@@ -1,6 +1,8 @@
 //! The terminal report: what was analysed, the problems in the order to fix them, the findings
-//! per rule, then what could not be checked. Formats `model::Report`; colour only when asked.
+//! per rule, then what could not be checked. Formats `model::Report`; styled with `anstyle`
+//! when asked, and the caller's stream (`anstream`) keeps colour only where it is wanted.
 
+use super::clock::Clock;
 use super::model::{self, Problem, Report, RuleGroup};
 use crate::rules::Severity;
 use std::fmt::Write;
@@ -13,29 +15,30 @@ struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
     }
     fn severity(&self, sev: Severity) -> String {
+        use anstyle::{AnsiColor, Color};
         let label = format!("{:<8}", sev.name().to_uppercase());
-        let code = match sev {
-            Severity::Critical => "1;41;97",
-            Severity::High => "1;31",
-            Severity::Medium => "1;33",
-            Severity::Low => "36",
-            Severity::Info => "2",
+        let style = match sev {
+            Severity::Critical => AnsiColor::BrightWhite.on(AnsiColor::Red).bold(),
+            Severity::High => AnsiColor::Red.on_default().bold(),
+            Severity::Medium => AnsiColor::Yellow.on_default().bold(),
+            Severity::Low => anstyle::Style::new().fg_color(Some(Color::Ansi(AnsiColor::Cyan))),
+            Severity::Info => anstyle::Style::new().dimmed(),
         };
-        self.paint(code, &label)
+        self.paint(style, &label)
     }
     fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(anstyle::Style::new().bold(), s)
     }
     fn dim(&self, s: &str) -> String {
-        self.paint("2", s)
+        self.paint(anstyle::Style::new().dimmed(), s)
     }
 }
 
@@ -62,7 +65,7 @@ pub fn render(r: &Report, opts: &Options) -> String {
     }
     for p in &r.problems {
         let _ = writeln!(out);
-        problem(&mut out, p, &st, opts.verbose);
+        problem(&mut out, p, &st, &r.clock, opts.verbose);
     }
     if !r.rules.is_empty() {
         let _ = writeln!(out);
@@ -74,7 +77,7 @@ pub fn render(r: &Report, opts: &Options) -> String {
     }
     for g in &r.rules {
         let _ = writeln!(out);
-        rule_group(&mut out, g, &st, opts.verbose);
+        rule_group(&mut out, g, &st, &r.clock, opts.verbose);
     }
     footer(&mut out, r, &st);
     out
@@ -112,11 +115,12 @@ fn header(out: &mut String, r: &Report, st: &Style) {
     {
         let _ = writeln!(
             out,
-            "  KMS host log: {} ({}), {} .. {} (UTC), {} records",
+            "  KMS host log: {} ({}), {} .. {} ({}), {} records",
             l.computers,
             l.source,
-            super::coverage::time(l.first),
-            super::coverage::time(l.last),
+            r.clock.minute_or_dash(l.first),
+            r.clock.minute_or_dash(l.last),
+            r.clock.name(),
             l.records
         );
     }
@@ -126,9 +130,10 @@ fn header(out: &mut String, r: &Report, st: &Style) {
     if let Some((f, l)) = r.time_span {
         let _ = writeln!(
             out,
-            "  Time span: {} .. {} (UTC)",
-            f.strftime("%Y-%m-%d %H:%M"),
-            l.strftime("%Y-%m-%d %H:%M")
+            "  Time span: {} .. {} ({})",
+            r.clock.minute(f),
+            r.clock.minute(l),
+            r.clock.name()
         );
     }
     for n in &cov.notes {
@@ -152,7 +157,7 @@ fn header(out: &mut String, r: &Report, st: &Style) {
     let _ = writeln!(out);
 }
 
-fn problem(out: &mut String, p: &Problem, st: &Style, verbose: bool) {
+fn problem(out: &mut String, p: &Problem, st: &Style, clock: &Clock, verbose: bool) {
     let d = p.diagnosis;
     let _ = writeln!(
         out,
@@ -185,7 +190,7 @@ fn problem(out: &mut String, p: &Problem, st: &Style, verbose: bool) {
     if !p.evidence.is_empty() {
         let _ = writeln!(out, "  Evidence:");
         for e in &p.evidence {
-            let _ = writeln!(out, "    {}", model::evidence_line(e));
+            let _ = writeln!(out, "    {}", clock.evidence_line(e));
         }
         if p.evidence_more > 0 {
             let _ = writeln!(out, "    … and {} more records", p.evidence_more);
@@ -199,7 +204,7 @@ fn problem(out: &mut String, p: &Problem, st: &Style, verbose: bool) {
     }
 }
 
-fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, verbose: bool) {
+fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, clock: &Clock, verbose: bool) {
     let _ = writeln!(
         out,
         "{} {}  {} ({})",
@@ -222,7 +227,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, verbose: bool) {
         let _ = writeln!(out, "  - {}", r.message);
         if verbose {
             for e in r.evidence {
-                let _ = writeln!(out, "      {}", model::evidence_line(e));
+                let _ = writeln!(out, "      {}", clock.evidence_line(e));
             }
             if r.evidence_omitted > 0 {
                 let _ = writeln!(out, "      … and {} more records", r.evidence_omitted);

@@ -2,6 +2,7 @@
 //! entries of `.zip` archives (streamed, never extracted). Kinds come from content (`sniff`).
 
 pub mod archive;
+pub mod encoding;
 pub mod sniff;
 
 use crate::messages::{Diagnostic, Severity};

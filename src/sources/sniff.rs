@@ -1,6 +1,6 @@
 //! What a file is, told from its first bytes (never from its name).
 
-use crate::ingest::xml::XmlEncoding;
+use super::encoding::{self, Detected};
 
 /// Bytes read from the start of every source to tell its kind.
 pub const HEAD_LEN: usize = 4096;
@@ -9,32 +9,84 @@ pub const HEAD_LEN: usize = 4096;
 pub enum Sniffed {
     Evtx,
     Zip,
-    Xml {
-        encoding: XmlEncoding,
-        bom: bool,
-    },
+    Xml(Detected),
     /// Windows XP/2003 `.evt` (`LfLe`).
     LegacyEvt,
     /// `slmgr.vbs /dlv` or `/dli` output.
-    Slmgr,
+    Slmgr(Detected),
     /// Event Viewer "Copy details as text" rendering.
-    EventText,
+    EventText(Detected),
     Empty,
     /// Anything else, with what it looked like.
     Unknown(String),
 }
 
-impl Sniffed {
-    pub fn name(&self) -> &'static str {
+/// What a source is, as the reports and the analysis tell sources apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    Evtx,
+    Xml,
+    /// Event Viewer text rendering.
+    Text,
+    Slmgr,
+    Zip,
+    /// Windows XP/2003 `.evt`.
+    Evt,
+    Empty,
+    Other,
+    /// A path given that could not be walked.
+    Path,
+    /// A file that could not be opened or sniffed.
+    File,
+    /// An archive entry that could not be opened.
+    ZipEntry,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
         match self {
-            Sniffed::Evtx => "evtx",
-            Sniffed::Zip => "zip",
-            Sniffed::Xml { .. } => "xml",
-            Sniffed::LegacyEvt => "evt",
-            Sniffed::Slmgr => "slmgr",
-            Sniffed::EventText => "text",
-            Sniffed::Empty => "empty",
-            Sniffed::Unknown(_) => "other",
+            Self::Evtx => "evtx",
+            Self::Xml => "xml",
+            Self::Text => "text",
+            Self::Slmgr => "slmgr",
+            Self::Zip => "zip",
+            Self::Evt => "evt",
+            Self::Empty => "empty",
+            Self::Other => "other",
+            Self::Path => "path",
+            Self::File => "file",
+            Self::ZipEntry => "zip entry",
+        }
+    }
+
+    /// An event log export: EVTX, XML or Event Viewer text.
+    pub fn is_event_log(self) -> bool {
+        matches!(self, Self::Evtx | Self::Xml | Self::Text)
+    }
+
+    /// Anything the analysis reads facts from: event logs and slmgr output.
+    pub fn is_analysed(self) -> bool {
+        self.is_event_log() || self == Self::Slmgr
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Sniffed {
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            Sniffed::Evtx => SourceKind::Evtx,
+            Sniffed::Zip => SourceKind::Zip,
+            Sniffed::Xml(_) => SourceKind::Xml,
+            Sniffed::LegacyEvt => SourceKind::Evt,
+            Sniffed::Slmgr(_) => SourceKind::Slmgr,
+            Sniffed::EventText(_) => SourceKind::Text,
+            Sniffed::Empty => SourceKind::Empty,
+            Sniffed::Unknown(_) => SourceKind::Other,
         }
     }
 }
@@ -72,11 +124,12 @@ pub fn sniff(head: &[u8]) -> Sniffed {
             return Sniffed::Unknown(what.into());
         }
     }
-    let (text, encoding, bom) = decode_head(head);
+    let detected = encoding::detect(head);
+    let text = encoding::decode_as(&head[detected.bom_len..], detected.encoding);
     let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if body.starts_with('<') {
         if body.contains("<Event") {
-            return Sniffed::Xml { encoding, bom };
+            return Sniffed::Xml(detected);
         }
         return Sniffed::Unknown("XML without Windows event elements in its first 4 KiB".into());
     }
@@ -84,10 +137,13 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         return Sniffed::Unknown("JSON document, not an event log".into());
     }
     if is_slmgr(body) {
-        return Sniffed::Slmgr;
+        return Sniffed::Slmgr(detected);
     }
     if body.contains("Log Name:") && body.contains("Event ID:") {
-        return Sniffed::EventText;
+        return Sniffed::EventText(detected);
+    }
+    if let Some(what) = collected_output(body) {
+        return Sniffed::Unknown(what.into());
     }
     let printable = body
         .chars()
@@ -102,6 +158,24 @@ pub fn sniff(head: &[u8]) -> Sniffed {
             "binary data of unknown format (starts {})",
             hex.join(" ")
         ))
+    }
+}
+
+/// Command outputs `scripts/collect-kms-bundle.ps1` writes beside the logs, which kmslens does
+/// not analyse yet: named, so the summary says what they are.
+fn collected_output(text: &str) -> Option<&'static str> {
+    if text.contains("_vlmcs._tcp") {
+        Some(
+            "nslookup answer for the KMS SRV record: not analysed yet (compare it by hand with the DNS findings)",
+        )
+    } else if text.contains("Leap Indicator:") && text.contains("Stratum:") {
+        Some(
+            "w32tm /query /status output: not analysed yet (compare it by hand with the clock findings)",
+        )
+    } else if text.starts_with("Time zone:") && text.contains("UTC offset:") {
+        Some("time zone of the machine: not analysed yet (give it to --tz for text renderings)")
+    } else {
+        None
     }
 }
 
@@ -121,60 +195,19 @@ fn is_slmgr(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
-/// Decodes the head as UTF-8 or UTF-16 (BOM, or zero bytes where ASCII would be).
-fn decode_head(head: &[u8]) -> (String, XmlEncoding, bool) {
-    if let Some(rest) = head.strip_prefix(b"\xEF\xBB\xBF") {
-        return (
-            String::from_utf8_lossy(rest).into_owned(),
-            XmlEncoding::Utf8,
-            true,
-        );
-    }
-    if let Some(rest) = head.strip_prefix(b"\xFF\xFE") {
-        return (utf16(rest, true), XmlEncoding::Utf16Le, true);
-    }
-    if let Some(rest) = head.strip_prefix(b"\xFE\xFF") {
-        return (utf16(rest, false), XmlEncoding::Utf16Be, true);
-    }
-    let pairs = head.len() / 2;
-    if pairs >= 2 {
-        let zero_odd = head.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-        let zero_even = head.iter().step_by(2).filter(|b| **b == 0).count();
-        if zero_odd * 10 >= pairs * 9 && zero_even * 10 < pairs {
-            return (utf16(head, true), XmlEncoding::Utf16Le, false);
-        }
-        if zero_even * 10 >= pairs * 9 && zero_odd * 10 < pairs {
-            return (utf16(head, false), XmlEncoding::Utf16Be, false);
-        }
-    }
-    (
-        String::from_utf8_lossy(head).into_owned(),
-        XmlEncoding::Utf8,
-        false,
-    )
-}
-
-fn utf16(bytes: &[u8], le: bool) -> String {
-    let units = bytes.chunks_exact(2).map(|p| {
-        if le {
-            u16::from_le_bytes([p[0], p[1]])
-        } else {
-            u16::from_be_bytes([p[0], p[1]])
-        }
-    });
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or('\u{fffd}'))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::encoding::TextEncoding;
 
     fn le(s: &str, bom: bool) -> Vec<u8> {
         let mut v = if bom { vec![0xFF, 0xFE] } else { vec![] };
         v.extend(s.encode_utf16().flat_map(|u| u.to_le_bytes()));
         v
+    }
+
+    fn xml(encoding: TextEncoding, bom_len: usize) -> Sniffed {
+        Sniffed::Xml(Detected { encoding, bom_len })
     }
 
     #[test]
@@ -183,45 +216,38 @@ mod tests {
         assert_eq!(sniff(b"PK\x03\x04...."), Sniffed::Zip);
         assert_eq!(sniff(b"\x30\0\0\0LfLe\x01\0"), Sniffed::LegacyEvt);
         assert_eq!(sniff(b""), Sniffed::Empty);
-        let x = Sniffed::Xml {
-            encoding: XmlEncoding::Utf8,
-            bom: false,
-        };
+        let x = xml(TextEncoding::Utf8, 0);
         assert_eq!(
             sniff(b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"),
             x
         );
         assert_eq!(sniff(b"\r\n  <?xml version=\"1.0\"?><Events><Event>"), x);
-        assert_eq!(
-            sniff(b"\xEF\xBB\xBF<Events>"),
-            Sniffed::Xml {
-                encoding: XmlEncoding::Utf8,
-                bom: true
-            }
-        );
+        assert_eq!(sniff(b"\xEF\xBB\xBF<Events>"), xml(TextEncoding::Utf8, 3));
         assert_eq!(
             sniff(&le("<Event xmlns='x'>", true)),
-            Sniffed::Xml {
-                encoding: XmlEncoding::Utf16Le,
-                bom: true
-            }
+            xml(TextEncoding::Utf16Le, 2)
         );
         assert_eq!(
             sniff(&le("<Event xmlns='x'>", false)),
-            Sniffed::Xml {
-                encoding: XmlEncoding::Utf16Le,
-                bom: false
-            }
+            xml(TextEncoding::Utf16Le, 0)
         );
         assert_eq!(
-            sniff(&le("Name: Windows\r\nLicense Status: Licensed\r\n", true)),
-            Sniffed::Slmgr
+            sniff(&le("Name: Windows\r\nLicense Status: Licensed\r\n", true)).kind(),
+            SourceKind::Slmgr
         );
         assert_eq!(
-            sniff(b"Log Name: Application\r\nSource: x\r\nEvent ID: 12288\r\n"),
-            Sniffed::EventText
+            sniff(b"Log Name: Application\r\nSource: x\r\nEvent ID: 12288\r\n").kind(),
+            SourceKind::Text
         );
         assert!(matches!(sniff(b"<html><body>"), Sniffed::Unknown(_)));
+        // What the collection script writes beside the logs is named, not "unknown text".
+        let srv = le(
+            "> nslookup -type=srv _vlmcs._tcp.contoso.com\r\nServer:  dc01\r\n",
+            true,
+        );
+        assert!(matches!(sniff(&srv), Sniffed::Unknown(m) if m.starts_with("nslookup answer")));
+        let w32tm = le("Leap Indicator: 0(no warning)\r\nStratum: 3\r\n", true);
+        assert!(matches!(sniff(&w32tm), Sniffed::Unknown(m) if m.starts_with("w32tm")));
         assert!(matches!(sniff(b"MSCF\0\0\0\0"), Sniffed::Unknown(m) if m.contains("expand")));
         assert!(
             matches!(sniff(b"MZ\x90\0\x03\0\0\0\x04\0"), Sniffed::Unknown(m) if m.contains("4D 5A"))
