@@ -113,6 +113,10 @@ pub struct SimulateArgs {
     /// Zip every third machine's folder, as some support engineers send them.
     #[arg(long)]
     pub zip_some: bool,
+    /// Also write each machine's nslookup, w32tm and time zone outputs, as
+    /// scripts/collect-kms-bundle.ps1 saves them.
+    #[arg(long)]
+    pub command_outputs: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -628,6 +632,7 @@ fn simulate(args: SimulateArgs) -> ExitCode {
         format: args.format,
         noise: args.noise,
         zip_some: args.zip_some,
+        command_outputs: args.command_outputs,
     };
     match crate::simulate::simulate(&cfg, &args.out) {
         Ok(w) => {

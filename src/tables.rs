@@ -9,8 +9,9 @@
 
 use crate::correlate::Attempt;
 use crate::ingest::Ingested;
-use crate::ingest::report::{SlmgrRecord, SourceReport, Status};
+use crate::ingest::report::{ProbeRecord, SlmgrRecord, SourceReport, Status};
 use crate::kms::catalog::{self, Known};
+use crate::kms::probes::{Probe, SrvLookup, TimeStatus, ZoneInfo};
 use crate::kms::thresholds::Params;
 use crate::kms::values::{domain_id, machine_domain, machine_id};
 use crate::kms::{KmsBody, KmsEvent};
@@ -543,6 +544,74 @@ pub static SLMGR: Table<SlmgrRecord> = Table {
     ],
 };
 
+fn srv(r: &ProbeRecord) -> Option<&SrvLookup> {
+    match &r.probe {
+        Probe::Srv(l) => Some(l),
+        _ => None,
+    }
+}
+
+fn clock(r: &ProbeRecord) -> Option<&TimeStatus> {
+    match &r.probe {
+        Probe::Time(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn zone(r: &ProbeRecord) -> Option<&ZoneInfo> {
+    match &r.probe {
+        Probe::Zone(z) => Some(z),
+        _ => None,
+    }
+}
+
+/// `nslookup -type=srv _vlmcs._tcp.<domain>` answers saved beside the logs (collection script).
+pub static SRV_LOOKUPS: Table<ProbeRecord> = Table {
+    name: "srv_lookups",
+    about: "Answers of `nslookup -type=srv _vlmcs._tcp.<domain>` run on a machine, one row each.",
+    keep: |r| r.computer.is_some() && srv(r).is_some(),
+    lead: &[],
+    own: &[
+        Col::str("source", |r| text(&r.source)),
+        Col::str("client", |r| made(machine_id(r.computer.as_deref()?))),
+        Col::str("query", |r| text(srv(r)?.query.as_deref()?)),
+        Col::str("domain", |r| made(domain_id(srv(r)?.domain()?))),
+        Col::str("dns_server", |r| text(srv(r)?.server.as_deref()?)),
+        Col::bool("found", |r| Some(!srv(r)?.targets.is_empty())),
+        Col::str("targets", |r| made(srv(r)?.targets.join(", "))),
+        Col::str("target_hosts", |r| {
+            let hosts: Vec<String> = srv(r)?
+                .targets
+                .iter()
+                .map(|t| machine_id(t.rsplit_once(':').map_or(t.as_str(), |(h, _)| h)))
+                .collect();
+            made(hosts.join(", "))
+        }),
+        Col::str("error", |r| text(srv(r)?.error.as_deref()?)),
+    ],
+};
+
+/// `w32tm /query /status` outputs saved beside the logs, with the machine's time zone when its
+/// `timezone.txt` is there too.
+pub static TIME_STATUS: Table<ProbeRecord> = Table {
+    name: "time_status",
+    about: "Outputs of `w32tm /query /status` (time source, last sync, whether the clock follows \
+            a time server) and of the collection script's `timezone.txt`, one row each.",
+    keep: |r| r.computer.is_some() && (clock(r).is_some() || zone(r).is_some()),
+    lead: &[],
+    own: &[
+        Col::str("source", |r| text(&r.source)),
+        Col::str("client", |r| made(machine_id(r.computer.as_deref()?))),
+        Col::str("time_source", |r| text(clock(r)?.source.as_deref()?)),
+        Col::str("last_sync", |r| text(clock(r)?.last_sync.as_deref()?)),
+        Col::int("stratum", |r| clock(r)?.stratum.map(i64::from)),
+        Col::bool("synced", |r| Some(clock(r)?.synced())),
+        Col::str("problem", |r| made(clock(r)?.problem()?)),
+        Col::str("time_zone", |r| text(&zone(r)?.zone)),
+        Col::str("utc_offset", |r| text(zone(r)?.utc_offset.as_deref()?)),
+    ],
+};
+
 fn known(a: &Attempt) -> Option<Known<'static>> {
     catalog::get().product(a.act_id.as_str())
 }
@@ -651,7 +720,7 @@ fn products() -> Vec<Known<'static>> {
         .collect()
 }
 
-pub static ALL: [&dyn Schema; 14] = [
+pub static ALL: [&dyn Schema; 16] = [
     &SOURCES,
     &CLIENT_REQUESTS,
     &CLIENT_RESPONSES,
@@ -666,6 +735,8 @@ pub static ALL: [&dyn Schema; 14] = [
     &HOST_LOGS,
     &OTHER_ACTIVATIONS,
     &PRODUCTS,
+    &SRV_LOOKUPS,
+    &TIME_STATUS,
 ];
 
 /// All tables of one analysis, by name.
@@ -711,6 +782,8 @@ pub fn build(
         ("host_logs", HOST_LOGS.frame(&host_logs(&bundle.sources))?),
         ("other_activations", OTHER_ACTIVATIONS.frame(events)?),
         ("products", PRODUCTS.frame(&products())?),
+        ("srv_lookups", SRV_LOOKUPS.frame(&bundle.probes)?),
+        ("time_status", TIME_STATUS.frame(&bundle.probes)?),
     ];
     Ok(Tables { frames })
 }

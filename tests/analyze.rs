@@ -233,6 +233,7 @@ fn a_large_fleet_with_many_faults() {
         format: SimFormat::Mixed,
         noise: 1,
         zip_some: true,
+        command_outputs: true,
     });
     assert!(truth.len() > 100);
     let problems = accuracy(&a, &truth);
@@ -687,4 +688,64 @@ fn slmgr_output_of_an_ad_activated_client_counts_it_as_such() {
         "{:?}",
         a.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
     );
+}
+
+/// The collection script's nslookup, w32tm and time zone outputs, written by the simulator beside
+/// each machine's logs (some zipped): each fault's new findings are found for exactly the right
+/// machines, join the diagnosis of that fault, and cite the output file; a healthy fleet with
+/// them raises nothing.
+#[test]
+fn command_outputs_beside_the_logs_become_dns_and_clock_evidence() {
+    for (faults, rule) in [
+        (vec![], None),
+        (vec![Fault::SrvNotFound], Some("KMS-SRV-LOOKUP-EMPTY")),
+        (vec![Fault::DnsPublish], Some("KMS-SRV-LOOKUP-EMPTY")),
+        (vec![Fault::ClockSkew], Some("KMS-CLOCK-UNSYNCED")),
+        (vec![Fault::HostClockSkew], Some("KMS-CLOCK-UNSYNCED")),
+    ] {
+        let (a, truth) = run(SimConfig {
+            faults: faults.clone(),
+            seed: 11,
+            format: SimFormat::Mixed,
+            zip_some: true,
+            command_outputs: true,
+            ..SimConfig::default()
+        });
+        let kinds = |name: &str| {
+            a.bundle
+                .sources
+                .iter()
+                .filter(|s| s.kind.name() == name)
+                .count()
+        };
+        // One host and 40 clients, each with its three outputs.
+        for kind in ["nslookup", "w32tm", "timezone"] {
+            assert_eq!(kinds(kind), 41, "{faults:?}: {kind} outputs read");
+        }
+        assert!(a.bundle.probes.iter().all(|p| p.computer.is_some()));
+        let problems = accuracy(&a, &truth);
+        assert!(problems.is_empty(), "{faults:?}: {problems:#?}");
+        let problems = diagnosis_mismatches(&a, &truth);
+        assert!(problems.is_empty(), "{faults:?} diagnoses: {problems:#?}");
+        let Some(rule) = rule else {
+            assert!(a.findings.is_empty(), "{:?}", a.findings);
+            continue;
+        };
+        assert!(
+            truth.iter().any(|t| t.rule == rule),
+            "{faults:?}: no {rule} in the truth"
+        );
+        let file = if rule == "KMS-SRV-LOOKUP-EMPTY" {
+            "nslookup-vlmcs.txt"
+        } else {
+            "w32tm-status.txt"
+        };
+        for f in a.findings.iter().filter(|f| f.rule == rule) {
+            assert!(
+                f.evidence.iter().any(|e| e.source.ends_with(file)),
+                "{rule} without its {file}: {:?}",
+                f.evidence
+            );
+        }
+    }
 }

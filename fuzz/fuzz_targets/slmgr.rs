@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let text = kmslens::ingest::slmgr::decode(data);
+    let text = kmslens::sources::encoding::decode(data);
     let _ = kmslens::ingest::slmgr::parse(&text);
 });

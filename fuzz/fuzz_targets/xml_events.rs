@@ -3,16 +3,16 @@
 #![no_main]
 
 use kmslens::ingest::xml::event_reader;
-use kmslens::sources::encoding::TextEncoding as XmlEncoding;
+use kmslens::sources::encoding::TextEncoding;
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, body)) = data.split_first() else { return };
     let encoding = match mode % 3 {
-        0 => XmlEncoding::Utf8,
-        1 => XmlEncoding::Utf16Le,
-        _ => XmlEncoding::Utf16Be,
+        0 => TextEncoding::Utf8,
+        1 => TextEncoding::Utf16Le,
+        _ => TextEncoding::Utf16Be,
     };
     let source: Arc<str> = "fuzzed.xml".into();
     let mut reader = event_reader(body, encoding, mode & 4 != 0);

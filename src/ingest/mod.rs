@@ -15,7 +15,7 @@ use crate::kms::KmsEvent;
 use crate::messages::Severity;
 use crate::sources::archive::{self, Archive, SharedReader, ZipLimits};
 use crate::sources::encoding::{self, Detected, TextEncoding};
-use crate::sources::sniff::{HEAD_LEN, Sniffed, SourceKind, sniff};
+use crate::sources::sniff::{HEAD_LEN, ProbeKind, Sniffed, SourceKind, sniff};
 use crate::sources::{self, Origin, Source};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -57,6 +57,8 @@ pub struct Ingested {
     pub sources: Vec<SourceReport>,
     /// Products read from `slmgr /dlv` outputs.
     pub slmgr: Vec<report::SlmgrRecord>,
+    /// nslookup, w32tm and time zone outputs saved beside the logs.
+    pub probes: Vec<report::ProbeRecord>,
     /// The zone local times were read in, and reports show times in.
     pub zone: jiff::tz::TimeZone,
 }
@@ -163,13 +165,15 @@ fn assemble(
     mut events: Vec<KmsEvent>,
     zone: &jiff::tz::TimeZone,
 ) -> Ingested {
-    let mut slmgr = Vec::new();
+    let (mut slmgr, mut probes) = (Vec::new(), Vec::new());
     for r in &mut reports {
         events.append(&mut r.tally.events);
         r.tally.events = Vec::new();
         slmgr.append(&mut r.tally.slmgr);
+        probes.append(&mut r.tally.probes);
     }
     name_slmgr_machines(&mut reports, &mut slmgr);
+    name_probe_machines(&mut reports, &mut probes);
     release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
@@ -181,6 +185,7 @@ fn assemble(
         events,
         sources: reports,
         slmgr,
+        probes,
         zone: zone.clone(),
     }
 }
@@ -210,14 +215,8 @@ fn container(label: &str) -> &str {
 /// beside it (same folder or zip), which the logs themselves state, else the name its path gives
 /// (`slmgr::machine_from_label`); one still unknown is left out of the analysis, with a warning.
 fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrRecord]) {
-    use std::collections::{BTreeSet, HashMap};
-    let mut beside: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for r in reports.iter() {
-        if r.kind.is_event_log() {
-            let set = beside.entry(container(&r.source)).or_default();
-            set.extend(r.tally.computers.iter().map(String::as_str));
-        }
-    }
+    use std::collections::HashMap;
+    let beside = computers_by_container(reports);
     let by_source: HashMap<Arc<str>, String> = slmgr
         .iter()
         .filter_map(|x| {
@@ -243,6 +242,59 @@ fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrR
                 "the machine of this slmgr output is unknown (no machine name in its file, folder or zip name, and no single computer in the logs beside it): left out of the analysis; put it in a folder named after the machine",
             ),
             None => {}
+        }
+    }
+}
+
+/// The computers the event logs of each folder or zip name.
+fn computers_by_container(
+    reports: &[SourceReport],
+) -> std::collections::HashMap<&str, std::collections::BTreeSet<&str>> {
+    let mut beside: std::collections::HashMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for r in reports.iter().filter(|r| r.kind.is_event_log()) {
+        let set = beside.entry(container(&r.source)).or_default();
+        set.extend(r.tally.computers.iter().map(String::as_str));
+    }
+    beside
+}
+
+/// A command output names no machine (`timezone.txt` does): it takes the one computer of the
+/// event logs beside it, else the name of its folder or zip (`case.zip!PC07/w32tm-status.txt`,
+/// `bundle/PC07/w32tm-status.txt` → `PC07`). One still unknown is reported and left out.
+fn name_probe_machines(reports: &mut [SourceReport], probes: &mut [report::ProbeRecord]) {
+    let beside = computers_by_container(reports);
+    for p in probes.iter_mut() {
+        let logs = beside
+            .get(container(&p.source))
+            .filter(|set| set.len() == 1)
+            .and_then(|set| set.iter().next());
+        let stated = match &p.probe {
+            crate::kms::probes::Probe::Zone(z) => z.computer.as_deref(),
+            _ => None,
+        };
+        let folder = container(&p.source)
+            .rsplit(['/', '\\', '!'])
+            .next()
+            .map(|f| f.strip_suffix(".zip").unwrap_or(f))
+            .filter(|f| !f.is_empty());
+        p.computer = logs.copied().or(stated).or(folder).map(str::to_string);
+    }
+    for r in reports.iter_mut().filter(|r| {
+        matches!(
+            r.kind,
+            SourceKind::Nslookup | SourceKind::W32tm | SourceKind::TimeZone
+        ) && r.status == Status::Read
+    }) {
+        match probes.iter().find(|p| p.source == r.source) {
+            Some(report::ProbeRecord {
+                computer: Some(c), ..
+            }) => r.tally.computers = [c.clone()].into(),
+            _ => r.diag(
+                Severity::Warning,
+                None,
+                "the machine of this command output is unknown: left out of the analysis; put it in a folder named after the machine",
+            ),
         }
     }
 }
@@ -358,6 +410,7 @@ fn read_stream(
         ),
         Sniffed::Slmgr(text) => read_slmgr(&mut stream, text, &mut report),
         Sniffed::EventText(text) => read_text(&mut stream, text, &opts.zone, &mut report),
+        Sniffed::Probe(kind, text) => read_probe(&mut stream, kind, text, &mut report),
         Sniffed::Empty => report.skip("empty file".into()),
         Sniffed::Unknown(what) => report.skip(what),
     }
@@ -425,6 +478,26 @@ fn read_text(
 /// A text file's bytes (BOM included) as text, in the encoding sniffing found.
 fn decode_text(bytes: &[u8], text: Detected) -> std::borrow::Cow<'_, str> {
     encoding::decode_as(bytes.get(text.bom_len..).unwrap_or_default(), text.encoding)
+}
+
+/// A command output: a few KiB.
+fn read_probe(input: &mut dyn Read, kind: ProbeKind, text: Detected, report: &mut SourceReport) {
+    use crate::kms::probes::{self, Probe};
+    let mut bytes = Vec::new();
+    if let Err(e) = input.take(MAX_SLMGR_BYTES).read_to_end(&mut bytes) {
+        return report.fail(format!("cannot read: {e}"));
+    }
+    let text = decode_text(&bytes, text);
+    let probe = match kind {
+        ProbeKind::Srv => Probe::Srv(probes::parse_nslookup(&text)),
+        ProbeKind::Time => Probe::Time(probes::parse_w32tm(&text)),
+        ProbeKind::Zone => Probe::Zone(probes::parse_zone(&text)),
+    };
+    report.tally.probes.push(report::ProbeRecord {
+        source: report.source.clone(),
+        computer: None,
+        probe,
+    });
 }
 
 /// slmgr output is a few KiB; anything far larger is not one.

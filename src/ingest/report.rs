@@ -22,6 +22,8 @@ pub struct Tally {
     pub diagnostics: Vec<Diagnostic>,
     /// Products read from `slmgr /dlv` output.
     pub slmgr: Vec<SlmgrRecord>,
+    /// Command outputs saved beside the logs (nslookup, w32tm, time zone).
+    pub probes: Vec<ProbeRecord>,
     /// What was lost: damaged chunks, records, truncations.
     pub lost: Losses,
     /// EVTX records whose template the typed reader does not cover, rendered as XML instead.
@@ -148,6 +150,7 @@ impl Tally {
         self.kms_events += other.kms_events;
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
+        self.probes.extend(other.probes);
         self.lost.merge(other.lost);
         self.rendered_as_xml += other.rendered_as_xml;
     }
@@ -174,6 +177,16 @@ impl Tally {
         self.diagnostics
             .push(Diagnostic::new(severity, source, at, msg));
     }
+}
+
+/// One command output's facts, with where they came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeRecord {
+    pub source: Arc<str>,
+    /// The machine that ran the command: the one computer of the logs beside it, else the folder
+    /// or zip it sits in.
+    pub computer: Option<String>,
+    pub probe: crate::kms::probes::Probe,
 }
 
 /// One product of an `slmgr` output, with where it came from.

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod event;
 pub mod hresult;
 pub mod ids;
+pub mod probes;
 pub mod products;
 pub mod raw;
 pub mod slmgr;

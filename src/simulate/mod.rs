@@ -4,6 +4,7 @@
 
 pub mod evtx;
 pub mod model;
+pub mod probes;
 pub mod rng;
 pub mod slmgr;
 pub mod xml;
@@ -90,6 +91,9 @@ pub struct SimConfig {
     /// Unrelated events per KMS event in each Application log.
     pub noise: u32,
     pub zip_some: bool,
+    /// Also write each machine's nslookup, w32tm and time zone outputs, as
+    /// `scripts/collect-kms-bundle.ps1` saves them.
+    pub command_outputs: bool,
 }
 
 impl Default for SimConfig {
@@ -103,6 +107,7 @@ impl Default for SimConfig {
             format: SimFormat::Xml,
             noise: 0,
             zip_some: false,
+            command_outputs: false,
         }
     }
 }
@@ -177,6 +182,13 @@ fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<W
                 b
             };
             files.push(("slmgr-dlv.txt".to_string(), bytes));
+        }
+        if cfg.command_outputs
+            && let Some(p) = fleet.probes.iter().find(|p| p.fqdn == *machine)
+        {
+            for (name, text) in probes::outputs(p) {
+                files.push((name.to_string(), probes::utf16_with_bom(&text)));
+            }
         }
         if cfg.zip_some && m % 3 == 2 {
             let path = dir.join(format!("{short}.zip"));

@@ -67,6 +67,19 @@ pub struct Fleet {
     pub truth: Vec<Truth>,
     /// `(machine FQDN, slmgr /dlv output)`.
     pub slmgr: Vec<(String, String)>,
+    /// What each machine's nslookup and w32tm would show (the collection script's outputs).
+    pub probes: Vec<MachineProbe>,
+}
+
+/// The facts behind a machine's `nslookup-vlmcs.txt`, `w32tm-status.txt` and `timezone.txt`.
+pub struct MachineProbe {
+    pub fqdn: String,
+    pub domain: &'static str,
+    /// `host:port` of the `_vlmcs._tcp` records of its domain.
+    pub srv_targets: Vec<String>,
+    /// Its clock runs on its own (a skewed client, or the skewed host).
+    pub free_running: bool,
+    pub host: bool,
 }
 
 struct Client {
@@ -282,7 +295,12 @@ pub fn build(cfg: &SimConfig) -> Fleet {
             });
         }
     }
-    let truth = truth(cfg, &clients, &hosts, rogue, end);
+    let probes = machine_probes(cfg, &clients, &hosts);
+    let mut truth = truth(cfg, &clients, &hosts, rogue, end);
+    if cfg.command_outputs {
+        truth.extend(probe_truth(&probes));
+        truth.sort();
+    }
     let slmgr = slmgr_outputs(&clients, &hosts, start, end, any_client_os);
     let mut logs = Vec::new();
     for h in hosts.into_iter().filter(|h| h.in_bundle) {
@@ -316,7 +334,73 @@ pub fn build(cfg: &SimConfig) -> Fleet {
     for log in &mut logs {
         log.events.sort_by_key(|e| e.time);
     }
-    Fleet { logs, truth, slmgr }
+    Fleet {
+        logs,
+        truth,
+        slmgr,
+        probes,
+    }
+}
+
+/// Every machine's DNS and clock facts: the hosts that publish in its domain, and whether its
+/// clock follows a time server.
+fn machine_probes(cfg: &SimConfig, clients: &[Client], hosts: &[Host]) -> Vec<MachineProbe> {
+    let has = |f: Fault| cfg.faults.contains(&f);
+    // Every host publishes in the main domain but one that cannot (dns-publish), and the rogue
+    // test host, which is how clients find it.
+    let published: Vec<String> = hosts
+        .iter()
+        .enumerate()
+        .filter(|(k, h)| !(has(Fault::DnsPublish) && *k == 0 && h.in_bundle))
+        .map(|(_, h)| format!("{}:1688", h.fqdn))
+        .collect();
+    let mut out: Vec<MachineProbe> = hosts
+        .iter()
+        .filter(|h| h.in_bundle)
+        .map(|h| MachineProbe {
+            fqdn: h.fqdn.clone(),
+            domain: DOMAIN,
+            srv_targets: published.clone(),
+            free_running: h.clock_ahead,
+            host: true,
+        })
+        .collect();
+    for c in clients.iter().filter(|c| !c.office) {
+        let domain = if c.no_srv { BRANCH_DOMAIN } else { DOMAIN };
+        out.push(MachineProbe {
+            fqdn: c.fqdn.clone(),
+            domain,
+            srv_targets: if c.no_srv { vec![] } else { published.clone() },
+            free_running: c.skewed,
+            host: false,
+        });
+    }
+    out
+}
+
+/// What the rules must find in the machines' command outputs.
+fn probe_truth(probes: &[MachineProbe]) -> Vec<Truth> {
+    let mut out = Vec::new();
+    for p in probes {
+        let id = crate::kms::values::machine_id(&p.fqdn);
+        if p.srv_targets.is_empty() {
+            let fault = if p.domain == BRANCH_DOMAIN {
+                Fault::SrvNotFound
+            } else {
+                Fault::DnsPublish
+            };
+            out.push(t("KMS-SRV-LOOKUP-EMPTY", "client", &id, fault));
+        }
+        if p.free_running {
+            let fault = if p.host {
+                Fault::HostClockSkew
+            } else {
+                Fault::ClockSkew
+            };
+            out.push(t("KMS-CLOCK-UNSYNCED", "client", &id, fault));
+        }
+    }
+    out
 }
 
 /// `slmgr /dlv` of every machine at the end of the period.

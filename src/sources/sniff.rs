@@ -16,9 +16,22 @@ pub enum Sniffed {
     Slmgr(Detected),
     /// Event Viewer "Copy details as text" rendering.
     EventText(Detected),
+    /// A command output the collection script saves beside the logs.
+    Probe(ProbeKind, Detected),
     Empty,
     /// Anything else, with what it looked like.
     Unknown(String),
+}
+
+/// Command outputs `scripts/collect-kms-bundle.ps1` saves beside the logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// `nslookup -type=srv _vlmcs._tcp.<domain>`.
+    Srv,
+    /// `w32tm /query /status`.
+    Time,
+    /// The script's `timezone.txt`.
+    Zone,
 }
 
 /// What a source is, as the reports and the analysis tell sources apart.
@@ -29,6 +42,12 @@ pub enum SourceKind {
     /// Event Viewer text rendering.
     Text,
     Slmgr,
+    /// `nslookup` answer for the KMS SRV record.
+    Nslookup,
+    /// `w32tm /query /status` output.
+    W32tm,
+    /// The collection script's `timezone.txt`.
+    TimeZone,
     Zip,
     /// Windows XP/2003 `.evt`.
     Evt,
@@ -49,6 +68,9 @@ impl SourceKind {
             Self::Xml => "xml",
             Self::Text => "text",
             Self::Slmgr => "slmgr",
+            Self::Nslookup => "nslookup",
+            Self::W32tm => "w32tm",
+            Self::TimeZone => "timezone",
             Self::Zip => "zip",
             Self::Evt => "evt",
             Self::Empty => "empty",
@@ -85,6 +107,9 @@ impl Sniffed {
             Sniffed::LegacyEvt => SourceKind::Evt,
             Sniffed::Slmgr(_) => SourceKind::Slmgr,
             Sniffed::EventText(_) => SourceKind::Text,
+            Sniffed::Probe(ProbeKind::Srv, _) => SourceKind::Nslookup,
+            Sniffed::Probe(ProbeKind::Time, _) => SourceKind::W32tm,
+            Sniffed::Probe(ProbeKind::Zone, _) => SourceKind::TimeZone,
             Sniffed::Empty => SourceKind::Empty,
             Sniffed::Unknown(_) => SourceKind::Other,
         }
@@ -142,8 +167,8 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if body.contains("Log Name:") && body.contains("Event ID:") {
         return Sniffed::EventText(detected);
     }
-    if let Some(what) = collected_output(body) {
-        return Sniffed::Unknown(what.into());
+    if let Some(kind) = probe(body) {
+        return Sniffed::Probe(kind, detected);
     }
     let printable = body
         .chars()
@@ -161,19 +186,19 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     }
 }
 
-/// Command outputs `scripts/collect-kms-bundle.ps1` writes beside the logs, which kmslens does
-/// not analyse yet: named, so the summary says what they are.
-fn collected_output(text: &str) -> Option<&'static str> {
-    if text.contains("_vlmcs._tcp") {
-        Some(
-            "nslookup answer for the KMS SRV record: not analysed yet (compare it by hand with the DNS findings)",
-        )
-    } else if text.contains("Leap Indicator:") && text.contains("Stratum:") {
-        Some(
-            "w32tm /query /status output: not analysed yet (compare it by hand with the clock findings)",
-        )
+fn probe(text: &str) -> Option<ProbeKind> {
+    // nslookup's own lines, not just the name: notes that mention the record are not answers.
+    let nslookup = text.contains("svr hostname")
+        || text.contains("*** ")
+        || text.contains("Server:") && text.contains("Address:");
+    if nslookup && text.to_ascii_lowercase().contains("_vlmcs._tcp") {
+        Some(ProbeKind::Srv)
+    } else if text.contains("Leap Indicator:") && text.contains("Stratum:")
+        || text.starts_with("The following error occurred:")
+    {
+        Some(ProbeKind::Time)
     } else if text.starts_with("Time zone:") && text.contains("UTC offset:") {
-        Some("time zone of the machine: not analysed yet (give it to --tz for text renderings)")
+        Some(ProbeKind::Zone)
     } else {
         None
     }
@@ -242,12 +267,19 @@ mod tests {
         assert!(matches!(sniff(b"<html><body>"), Sniffed::Unknown(_)));
         // What the collection script writes beside the logs is named, not "unknown text".
         let srv = le(
-            "> nslookup -type=srv _vlmcs._tcp.contoso.com\r\nServer:  dc01\r\n",
+            "> nslookup -type=srv _vlmcs._tcp.contoso.com\r\nServer:  dc01\r\nAddress:  10.0.0.1\r\n",
             true,
         );
-        assert!(matches!(sniff(&srv), Sniffed::Unknown(m) if m.starts_with("nslookup answer")));
+        assert_eq!(sniff(&srv).kind(), SourceKind::Nslookup);
+        let notes = b"Checked the _vlmcs._tcp record by hand, looks fine.\r\n";
+        assert!(matches!(sniff(notes), Sniffed::Unknown(_)));
         let w32tm = le("Leap Indicator: 0(no warning)\r\nStratum: 3\r\n", true);
-        assert!(matches!(sniff(&w32tm), Sniffed::Unknown(m) if m.starts_with("w32tm")));
+        assert_eq!(sniff(&w32tm).kind(), SourceKind::W32tm);
+        let zone = le(
+            "Time zone: W. Europe Standard Time\r\nUTC offset: 02:00:00\r\n",
+            true,
+        );
+        assert_eq!(sniff(&zone).kind(), SourceKind::TimeZone);
         assert!(matches!(sniff(b"MSCF\0\0\0\0"), Sniffed::Unknown(m) if m.contains("expand")));
         assert!(
             matches!(sniff(b"MZ\x90\0\x03\0\0\0\x04\0"), Sniffed::Unknown(m) if m.contains("4D 5A"))
