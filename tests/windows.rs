@@ -70,16 +70,13 @@ fn add_process_prng(dir: &Path) {
     assert!(status.success(), "building the ProcessPrng stand-in failed");
 }
 
-fn report(mut cmd: Command) -> (Value, i32, String) {
+fn report(cmd: Command) -> (Value, i32, String) {
+    report_on(cmd, "samples")
+}
+
+fn report_on(mut cmd: Command, bundle: &str) -> (Value, i32, String) {
     let out = cmd
-        .args([
-            "analyze",
-            "samples",
-            "--format",
-            "json",
-            "--tz",
-            "Europe/Rome",
-        ])
+        .args(["analyze", bundle, "--format", "json", "--tz", "Europe/Rome"])
         .current_dir(root())
         .output()
         .unwrap();
@@ -130,4 +127,27 @@ fn the_windows_exe_under_wine_reports_what_linux_reports() {
     assert_eq!(windows["findings"], linux["findings"]);
     assert_eq!(windows["diagnoses"], linux["diagnoses"]);
     assert_eq!(windows, linux);
+
+    // The same bundle named as a Windows user types it: drive letter, backslashes (wine maps
+    // the Unix root to Z:).
+    let absolute = format!("Z:{}", root().join("samples").display()).replace('/', "\\");
+    let mut wine = Command::new("wine");
+    wine.arg(&exe)
+        .env("WINEPREFIX", &prefix)
+        .env("WINEDEBUG", "-all");
+    let (by_drive, code, err) = report_on(wine, &absolute);
+    assert_eq!(code, linux_code, "{err}");
+    let first = by_drive["inputs"]["sources"][0]["source"]
+        .as_str()
+        .unwrap_or("");
+    assert!(first.starts_with(&absolute), "{first}");
+    let verdicts = |r: &Value| -> Vec<(Value, Value)> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["rule"].clone(), f["subjects"].clone()))
+            .collect()
+    };
+    assert_eq!(verdicts(&by_drive), verdicts(&linux));
 }
