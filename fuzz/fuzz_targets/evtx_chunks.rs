@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let mut file = HEADER.to_vec();
     file.extend_from_slice(data);
     for (prefilter, typed) in [(true, true), (false, false)] {
-        let mut report = SourceReport::new("fuzzed.evtx".into(), "evtx");
+        let mut report = SourceReport::new("fuzzed.evtx".into(), kmslens::sources::sniff::SourceKind::Evtx);
         read(&mut file.as_slice(), EvtxOptions { prefilter, typed }, &mut report);
     }
 });
