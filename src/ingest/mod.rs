@@ -172,8 +172,13 @@ fn assemble(
         slmgr.append(&mut r.tally.slmgr);
         probes.append(&mut r.tally.probes);
     }
-    name_slmgr_machines(&mut reports, &mut slmgr);
-    name_probe_machines(&mut reports, &mut probes);
+    name_output_machines(
+        &mut reports,
+        slmgr
+            .iter_mut()
+            .map(|x: &mut report::SlmgrRecord| (&x.source, &mut x.computer))
+            .chain(probes.iter_mut().map(|p| (&p.source, &mut p.computer))),
+    );
     release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
@@ -211,37 +216,45 @@ fn container(label: &str) -> &str {
     label.rfind(['/', '\\', '!']).map_or("", |i| &label[..i])
 }
 
-/// slmgr does not print the machine's name: an output takes the one computer of the event logs
-/// beside it (same folder or zip), which the logs themselves state, else the name its path gives
-/// (`slmgr::machine_from_label`); one still unknown is left out of the analysis, with a warning.
-fn name_slmgr_machines(reports: &mut [SourceReport], slmgr: &mut [report::SlmgrRecord]) {
-    use std::collections::HashMap;
-    let beside = computers_by_container(reports);
-    let by_source: HashMap<Arc<str>, String> = slmgr
-        .iter()
-        .filter_map(|x| {
-            let set = beside.get(container(&x.source))?;
-            let only = set.iter().next().filter(|_| set.len() == 1)?;
-            Some((x.source.clone(), only.to_string()))
-        })
-        .collect();
-    for x in slmgr.iter_mut() {
-        if let Some(c) = by_source.get(&x.source) {
-            x.computer = Some(c.clone());
+/// Command outputs (slmgr, nslookup, w32tm, time zone) do not print the machine's name: each
+/// takes the one computer of the event logs beside it (same folder or zip), which the logs
+/// themselves state, else the name it was given when read (`timezone.txt`'s own line, or what
+/// its path gives: `slmgr::machine_from_label`). One still unknown is left out of the analysis,
+/// with a warning.
+fn name_output_machines<'a>(
+    reports: &mut [SourceReport],
+    outputs: impl Iterator<Item = (&'a Arc<str>, &'a mut Option<String>)>,
+) {
+    let mut named: std::collections::HashMap<Arc<str>, String> = Default::default();
+    {
+        let beside = computers_by_container(reports);
+        for (source, computer) in outputs {
+            let only = beside
+                .get(container(source))
+                .filter(|set| set.len() == 1)
+                .and_then(|set| set.iter().next());
+            if let Some(only) = only {
+                *computer = Some(only.to_string());
+            }
+            if let Some(c) = computer {
+                named.insert(source.clone(), c.clone());
+            }
         }
     }
     for r in reports
         .iter_mut()
-        .filter(|r| r.kind == SourceKind::Slmgr && r.status == Status::Read)
+        .filter(|r| r.kind.is_command_output() && r.status == Status::Read)
     {
-        match by_source.get(&r.source) {
+        match named.get(&r.source) {
             Some(c) => r.tally.computers = [c.clone()].into(),
-            None if r.tally.computers.is_empty() => r.diag(
-                Severity::Warning,
-                None,
-                "the machine of this slmgr output is unknown (no machine name in its file, folder or zip name, and no single computer in the logs beside it): left out of the analysis; put it in a folder named after the machine",
-            ),
-            None => {}
+            None => {
+                let kind = r.kind;
+                r.diag(
+                    Severity::Warning,
+                    None,
+                    format!("the machine of this {kind} output is unknown (no machine name in its file, folder or zip name, and no single computer in the logs beside it): left out of the analysis; put it in a folder named after the machine"),
+                )
+            }
         }
     }
 }
@@ -257,46 +270,6 @@ fn computers_by_container(
         set.extend(r.tally.computers.iter().map(String::as_str));
     }
     beside
-}
-
-/// A command output names no machine (`timezone.txt` does): it takes the one computer of the
-/// event logs beside it, else the name of its folder or zip (`case.zip!PC07/w32tm-status.txt`,
-/// `bundle/PC07/w32tm-status.txt` → `PC07`). One still unknown is reported and left out.
-fn name_probe_machines(reports: &mut [SourceReport], probes: &mut [report::ProbeRecord]) {
-    let beside = computers_by_container(reports);
-    for p in probes.iter_mut() {
-        let logs = beside
-            .get(container(&p.source))
-            .filter(|set| set.len() == 1)
-            .and_then(|set| set.iter().next());
-        let stated = match &p.probe {
-            crate::kms::probes::Probe::Zone(z) => z.computer.as_deref(),
-            _ => None,
-        };
-        let folder = container(&p.source)
-            .rsplit(['/', '\\', '!'])
-            .next()
-            .map(|f| f.strip_suffix(".zip").unwrap_or(f))
-            .filter(|f| !f.is_empty());
-        p.computer = logs.copied().or(stated).or(folder).map(str::to_string);
-    }
-    for r in reports.iter_mut().filter(|r| {
-        matches!(
-            r.kind,
-            SourceKind::Nslookup | SourceKind::W32tm | SourceKind::TimeZone
-        ) && r.status == Status::Read
-    }) {
-        match probes.iter().find(|p| p.source == r.source) {
-            Some(report::ProbeRecord {
-                computer: Some(c), ..
-            }) => r.tally.computers = [c.clone()].into(),
-            _ => r.diag(
-                Severity::Warning,
-                None,
-                "the machine of this command output is unknown: left out of the analysis; put it in a folder named after the machine",
-            ),
-        }
-    }
 }
 
 /// The tests' stuck reader: a source whose name ends with `KMSLENS_TEST_STALL` never finishes,
@@ -480,11 +453,13 @@ fn decode_text(bytes: &[u8], text: Detected) -> std::borrow::Cow<'_, str> {
     encoding::decode_as(bytes.get(text.bom_len..).unwrap_or_default(), text.encoding)
 }
 
-/// A command output: a few KiB.
+/// A command output (slmgr, nslookup, w32tm) is a few KiB; anything far larger is not one.
+const MAX_COMMAND_OUTPUT_BYTES: u64 = 4 << 20;
+
 fn read_probe(input: &mut dyn Read, kind: ProbeKind, text: Detected, report: &mut SourceReport) {
     use crate::kms::probes::{self, Probe};
     let mut bytes = Vec::new();
-    if let Err(e) = input.take(MAX_SLMGR_BYTES).read_to_end(&mut bytes) {
+    if let Err(e) = input.take(MAX_COMMAND_OUTPUT_BYTES).read_to_end(&mut bytes) {
         return report.fail(format!("cannot read: {e}"));
     }
     let text = decode_text(&bytes, text);
@@ -493,19 +468,23 @@ fn read_probe(input: &mut dyn Read, kind: ProbeKind, text: Detected, report: &mu
         ProbeKind::Time => Probe::Time(probes::parse_w32tm(&text)),
         ProbeKind::Zone => Probe::Zone(probes::parse_zone(&text)),
     };
+    // The name it states (`timezone.txt`), else the one its path gives; the logs beside it,
+    // seen once the bundle is read, come first (`name_output_machines`).
+    let stated = match &probe {
+        Probe::Zone(z) => z.computer.clone(),
+        _ => None,
+    };
+    let computer = stated.or_else(|| slmgr::machine_from_label(&report.source));
     report.tally.probes.push(report::ProbeRecord {
         source: report.source.clone(),
-        computer: None,
+        computer,
         probe,
     });
 }
 
-/// slmgr output is a few KiB; anything far larger is not one.
-const MAX_SLMGR_BYTES: u64 = 4 << 20;
-
 fn read_slmgr(input: &mut dyn Read, encoding: Detected, report: &mut SourceReport) {
     let mut bytes = Vec::new();
-    if let Err(e) = input.take(MAX_SLMGR_BYTES).read_to_end(&mut bytes) {
+    if let Err(e) = input.take(MAX_COMMAND_OUTPUT_BYTES).read_to_end(&mut bytes) {
         return report.fail(format!("cannot read: {e}"));
     }
     let parsed = slmgr::parse(&decode_text(&bytes, encoding));

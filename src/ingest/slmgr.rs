@@ -177,7 +177,7 @@ fn set(p: &mut SlmgrProduct, field: Field, value: &str, language: Option<&Langua
 /// The machine an output belongs to by its path: the file name without slmgr words
 /// (`kms01-dlv.txt`), else the folder the file sits in (`PC001/slmgr.txt`), else the zip it sits in
 /// at its root (`PC042.contoso.com.zip!slmgr.txt`). The event logs beside it, when they name one
-/// computer, come first (`ingest::name_slmgr_machines`).
+/// computer, come first (`ingest::name_output_machines`).
 pub fn machine_from_label(label: &str) -> Option<String> {
     machine_from_path(label).filter(|m| !crate::kms::values::machine_id(m).is_empty())
 }
@@ -192,8 +192,11 @@ fn machine_from_path(label: &str) -> Option<String> {
         .collect();
     let file = parts.last()?;
     let stem = file.rsplit_once('.').map_or(*file, |(s, _)| s);
-    const WORDS: [&str; 8] = [
-        "slmgr", "dlv", "dli", "output", "out", "txt", "vbs", "result",
+    // Words of the file names command outputs are saved under (slmgr, and what
+    // `scripts/collect-kms-bundle.ps1` writes), which are not machine names.
+    const WORDS: [&str; 13] = [
+        "slmgr", "dlv", "dli", "output", "out", "txt", "vbs", "result", "nslookup", "vlmcs",
+        "w32tm", "status", "timezone",
     ];
     let from_name: Vec<&str> = stem
         .split(['_', '-', ' ', '.'])
@@ -233,6 +236,18 @@ mod tests {
             Some("kms01")
         );
         assert_eq!(machine_from_label("out.txt").as_deref(), None);
+        // The collection script's file names are not machine names: the folder or zip is.
+        for label in [
+            "bundle/PC07/nslookup-vlmcs.txt",
+            "case.zip!PC07/w32tm-status.txt",
+            "bundle/PC07/timezone.txt",
+        ] {
+            assert_eq!(
+                machine_from_label(label).as_deref(),
+                Some("PC07"),
+                "{label}"
+            );
+        }
         assert_eq!(
             machine_from_label("case/PC042.contoso.com.zip!slmgr-dlv.txt").as_deref(),
             Some("PC042.contoso.com")

@@ -11,6 +11,7 @@ pub mod xml;
 
 use model::Fleet;
 use rng::Rng;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -143,10 +144,28 @@ fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<W
     };
     let mut machines: Vec<&str> = fleet.logs.iter().map(|l| l.machine.as_str()).collect();
     machines.dedup();
+    // Each machine's logs, slmgr output and command outputs, found once (a search of the whole
+    // fleet per machine made large fleets quadratic).
+    let mut logs_of: HashMap<&str, Vec<&model::SimLog>> = HashMap::new();
+    for log in &fleet.logs {
+        logs_of.entry(log.machine.as_str()).or_default().push(log);
+    }
+    let slmgr_of: HashMap<&str, &String> = fleet
+        .slmgr
+        .iter()
+        .rev()
+        .map(|(mach, text)| (mach.as_str(), text))
+        .collect();
+    let probe_of: HashMap<&str, &model::MachineProbe> = fleet
+        .probes
+        .iter()
+        .rev()
+        .map(|p| (p.fqdn.as_str(), p))
+        .collect();
     for (m, machine) in machines.iter().enumerate() {
         let short = machine.split('.').next().unwrap_or(machine);
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        for log in fleet.logs.iter().filter(|l| l.machine == *machine) {
+        for log in logs_of.get(machine).into_iter().flatten() {
             // The same events and record ids whatever the format, so formats can be compared.
             let mut events = log.events.clone();
             if log.channel == "Application" && cfg.noise > 0 {
@@ -173,7 +192,7 @@ fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<W
             }
         }
         // Support asks for `slmgr /dlv` next to the logs; PowerShell's `>` writes UTF-16LE.
-        if let Some((_, text)) = fleet.slmgr.iter().find(|(mach, _)| mach == machine) {
+        if let Some(&text) = slmgr_of.get(machine) {
             let bytes = if m % 2 == 0 {
                 text.clone().into_bytes()
             } else {
@@ -184,7 +203,7 @@ fn write_bundle(fleet: &Fleet, cfg: &SimConfig, dir: &Path) -> std::io::Result<W
             files.push(("slmgr-dlv.txt".to_string(), bytes));
         }
         if cfg.command_outputs
-            && let Some(p) = fleet.probes.iter().find(|p| p.fqdn == *machine)
+            && let Some(p) = probe_of.get(machine)
         {
             for (name, text) in probes::outputs(p) {
                 files.push((name.to_string(), probes::utf16_with_bom(&text)));

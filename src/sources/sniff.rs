@@ -86,6 +86,14 @@ impl SourceKind {
         matches!(self, Self::Evtx | Self::Xml | Self::Text)
     }
 
+    /// A command's output saved beside the logs: it names no machine of its own.
+    pub fn is_command_output(self) -> bool {
+        matches!(
+            self,
+            Self::Slmgr | Self::Nslookup | Self::W32tm | Self::TimeZone
+        )
+    }
+
     /// Anything the analysis reads facts from: event logs and slmgr output.
     pub fn is_analysed(self) -> bool {
         self.is_event_log() || self == Self::Slmgr
