@@ -79,7 +79,7 @@ impl Analysis {
                 KmsBody::HostRequest(_)
                 | KmsBody::DnsPublishFailed(_)
                 | KmsBody::DnsPublishSucceeded(_) => {
-                    out.insert(machine_id(&e.computer));
+                    out.insert(machine_id(e.computer()));
                 }
                 KmsBody::ClientRequest(r) => {
                     if let Some(h) = &r.kms_host {
@@ -106,7 +106,7 @@ impl Analysis {
                         | KmsBody::OtherActivation(_)
                 )
             })
-            .map(|e| machine_id(&e.computer))
+            .map(|e| machine_id(e.computer()))
             .collect()
     }
 
@@ -122,7 +122,7 @@ impl Analysis {
             };
             by.entry(channel)
                 .or_default()
-                .insert(machine_id(&e.computer));
+                .insert(machine_id(e.computer()));
         }
         // slmgr /dlv of a client activated through AD names its activation object.
         for s in &self.bundle.slmgr {

@@ -25,7 +25,7 @@ pub struct Evidence {
 impl Evidence {
     fn of(e: &KmsEvent) -> Evidence {
         Evidence {
-            source: e.source.clone(),
+            source: e.source().clone(),
             record_id: e.record_id,
             time: e.time,
         }
@@ -62,13 +62,13 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     /// Machine identity of the client (`machine_id` of its `Computer`).
-    pub client: String,
+    pub client: Arc<str>,
     pub computer: Arc<str>,
     pub cmid: Guid,
     pub act_id: Guid,
     pub request: Evidence,
     /// Identity of the KMS host the client asked (`None` when the field was empty).
-    pub kms_host: Option<String>,
+    pub kms_host: Option<Arc<str>>,
     pub request_hresult: Hresult,
     pub min_count: Option<u32>,
     /// License status and minutes left the client reported in its request.
@@ -93,7 +93,7 @@ pub struct ResponseFacts {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostFacts {
     /// Identity of the host that logged the request.
-    pub host: String,
+    pub host: Arc<str>,
     pub hresult: Hresult,
     /// Host clock minus the client clock the request carried, in minutes.
     pub skew_minutes: Option<f64>,
@@ -127,11 +127,11 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     for e in &bundle.events {
         match &e.body {
             KmsBody::ClientRequest(r) => requests
-                .entry(machine_id(&e.computer))
+                .entry(machine_id(e.computer()))
                 .or_default()
                 .push((e, r)),
             KmsBody::ClientResponse(r) => responses
-                .entry(machine_id(&e.computer))
+                .entry(machine_id(e.computer()))
                 .or_default()
                 .push((e, r)),
             KmsBody::HostRequest(h) => host_records
@@ -142,12 +142,15 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
         }
     }
     let spans = host_log_spans(bundle);
+    // Machine identities, shared by the attempts that name them.
+    let mut ids = Ids::default();
     let mut used_host: HashSet<(Arc<str>, u64)> = HashSet::new();
     let mut out = Vec::new();
     let mut clients: Vec<&String> = requests.keys().collect();
     clients.sort();
     for client in clients {
         let reqs = &requests[client];
+        let client_id = ids.get(client);
         let offset = info_time_offset(reqs);
         let resps = responses.get(client).map(Vec::as_slice).unwrap_or(&[]);
         let mut next_resp = 0usize;
@@ -165,7 +168,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
             if response.is_some() {
                 next_resp += 1;
             }
-            let kms_host = r.kms_host.as_deref().map(machine_id);
+            let kms_host = r.kms_host.as_deref().map(|h| ids.get(&machine_id(h)));
             let host = match_host(
                 e,
                 r,
@@ -178,7 +181,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
             let covered = host.is_some()
                 || kms_host
                     .as_ref()
-                    .and_then(|h| spans.get(h))
+                    .and_then(|h| spans.get(&**h))
                     .is_some_and(|v| v.iter().any(|(a, b)| *a <= e.time && e.time <= *b));
             let response = response.map(|(re, rr)| {
                 (
@@ -201,7 +204,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 (
                     Evidence::of(he),
                     HostFacts {
-                        host: machine_id(&he.computer),
+                        host: ids.get(&machine_id(he.computer())),
                         hresult: h.hresult,
                         skew_minutes: skew,
                     },
@@ -213,8 +216,8 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 host.as_ref().map(|(_, h)| h),
             );
             out.push(Attempt {
-                client: client.clone(),
-                computer: e.computer.clone(),
+                client: client_id.clone(),
+                computer: e.computer().clone(),
                 cmid: r.cmid,
                 act_id: r.act_id,
                 request: Evidence::of(e),
@@ -244,6 +247,21 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     // Kept to the end of the run: not with up to twice the room the pushes left.
     out.shrink_to_fit();
     out
+}
+
+/// One shared copy of each machine identity.
+#[derive(Default)]
+struct Ids(HashSet<Arc<str>>);
+
+impl Ids {
+    fn get(&mut self, id: &str) -> Arc<str> {
+        if let Some(v) = self.0.get(id) {
+            return v.clone();
+        }
+        let v: Arc<str> = Arc::from(id);
+        self.0.insert(v.clone());
+        v
+    }
 }
 
 /// How far ahead of its own event times (UTC) a client writes the time of its requests, in seconds,
@@ -281,7 +299,7 @@ fn match_host<'a>(
     let candidates = host_records.get(&(r.cmid, client.to_string()))?;
     let best = candidates
         .iter()
-        .filter(|(he, _)| !used.contains(&(he.source.clone(), he.record_id)))
+        .filter(|(he, _)| !used.contains(&(he.source().clone(), he.record_id)))
         .filter_map(|(he, h)| {
             let gap = match (r.client_time, h.client_time) {
                 (Some(a), Some(b)) => {
@@ -298,7 +316,7 @@ fn match_host<'a>(
         })
         .min_by_key(|(k, _)| *k)
         .map(|(_, m)| m)?;
-    used.insert((best.0.source.clone(), best.0.record_id));
+    used.insert((best.0.source().clone(), best.0.record_id));
     Some(best)
 }
 

@@ -13,7 +13,7 @@ use crate::ingest::report::{ProbeRecord, SlmgrRecord, SourceReport, Status};
 use crate::kms::catalog::{self, Known};
 use crate::kms::probes::{Probe, SrvLookup, TimeStatus, ZoneInfo};
 use crate::kms::thresholds::Params;
-use crate::kms::values::{domain_id, machine_domain, machine_id};
+use crate::kms::values::{Guid, domain_id, machine_domain, machine_id};
 use crate::kms::{KmsBody, KmsEvent};
 use jiff::Timestamp;
 use polars::prelude::*;
@@ -232,6 +232,11 @@ fn text(v: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Borrowed(v))
 }
 
+/// A GUID's text for the cell.
+fn guid(g: Guid) -> Option<Cow<'static, str>> {
+    Some(Cow::Owned(g.to_string()))
+}
+
 /// A text value made for the cell.
 fn made(v: impl ToString) -> Option<Cow<'static, str>> {
     Some(Cow::Owned(v.to_string()))
@@ -253,18 +258,18 @@ macro_rules! body {
 
 /// Leading columns of the tables of client events.
 const CLIENT_LEAD: &[Col<KmsEvent>] = &[
-    Col::str("source", |e| text(&e.source)),
+    Col::str("source", |e| text(e.source())),
     Col::int("record_id", |e| Some(e.record_id as i64)),
-    Col::str("computer", |e| text(&e.computer)),
-    Col::str("client", |e| made(machine_id(&e.computer))),
+    Col::str("computer", |e| text(e.computer())),
+    Col::str("client", |e| made(machine_id(e.computer()))),
     Col::time("time", |e| Some(e.time)),
 ];
 
 /// Leading columns of the tables of KMS host events.
 const HOST_LEAD: &[Col<KmsEvent>] = &[
-    Col::str("source", |e| text(&e.source)),
+    Col::str("source", |e| text(e.source())),
     Col::int("record_id", |e| Some(e.record_id as i64)),
-    Col::str("host", |e| made(machine_id(&e.computer))),
+    Col::str("host", |e| made(machine_id(e.computer()))),
     Col::time("time", |e| Some(e.time)),
 ];
 
@@ -284,7 +289,7 @@ pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
         Col::int("kms_port", |e| {
             body!(e, ClientRequest).kms_port.map(i64::from)
         }),
-        Col::str("cmid", |e| text(body!(e, ClientRequest).cmid.as_str())),
+        Col::str("cmid", |e| guid(body!(e, ClientRequest).cmid)),
         Col::time("client_time", |e| body!(e, ClientRequest).client_time),
         Col::bool("vm", |e| Some(body!(e, ClientRequest).vm)),
         Col::int("license_status", |e| {
@@ -293,11 +298,11 @@ pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
         Col::int("minutes_left", |e| {
             Some(body!(e, ClientRequest).minutes_left.into())
         }),
-        Col::str("act_id", |e| text(body!(e, ClientRequest).act_id.as_str())),
+        Col::str("act_id", |e| guid(body!(e, ClientRequest).act_id)),
         Col::int("min_count", |e| {
             body!(e, ClientRequest).min_count.map(i64::from)
         }),
-        Col::str("domain", |e| Some(machine_domain(&e.computer)?.into())),
+        Col::str("domain", |e| Some(machine_domain(e.computer())?.into())),
     ],
 };
 
@@ -339,7 +344,7 @@ pub static HOST_REQUESTS: Table<KmsEvent> = Table {
         Col::str("client", |e| {
             made(machine_id(&body!(e, HostRequest).client_name))
         }),
-        Col::str("cmid", |e| text(body!(e, HostRequest).cmid.as_str())),
+        Col::str("cmid", |e| guid(body!(e, HostRequest).cmid)),
         Col::time("client_time", |e| body!(e, HostRequest).client_time),
         Col::bool("vm", |e| Some(body!(e, HostRequest).vm)),
         Col::int("license_status", |e| {
@@ -348,7 +353,7 @@ pub static HOST_REQUESTS: Table<KmsEvent> = Table {
         Col::int("minutes_left", |e| {
             Some(body!(e, HostRequest).minutes_left.into())
         }),
-        Col::str("act_id", |e| text(body!(e, HostRequest).act_id.as_str())),
+        Col::str("act_id", |e| guid(body!(e, HostRequest).act_id)),
     ],
 };
 
@@ -385,7 +390,7 @@ pub static SPP_ERRORS: Table<KmsEvent> = Table {
         Col::int("event_id", |e| Some(e.event_id.into())),
         Col::str("hresult", |e| made(body!(e, SppError).hresult?)),
         Col::str("detail", |e| text(body!(e, SppError).detail.as_deref()?)),
-        Col::str("domain", |e| Some(machine_domain(&e.computer)?.into())),
+        Col::str("domain", |e| Some(machine_domain(e.computer())?.into())),
     ],
 };
 
@@ -397,9 +402,7 @@ pub static OTHER_ACTIVATIONS: Table<KmsEvent> = Table {
     lead: CLIENT_LEAD,
     own: &[
         Col::str("via", |e| text(body!(e, OtherActivation).channel.name())),
-        Col::str("act_id", |e| {
-            text(body!(e, OtherActivation).act_id.as_ref()?.as_str())
-        }),
+        Col::str("act_id", |e| guid(body!(e, OtherActivation).act_id?)),
         Col::str("hresult", |e| made(body!(e, OtherActivation).hresult)),
         Col::bool("succeeded", |e| Some(body!(e, OtherActivation).succeeded())),
         Col::str("detail", |e| text(&body!(e, OtherActivation).detail)),
@@ -412,11 +415,11 @@ pub static KMS_LOG_EVENTS: Table<KmsEvent> = Table {
     about: "Events of a Key Management Service log that are not a well-formed 12290: \
             tampering evidence.",
     keep: |e| {
-        crate::kms::ids::is_kms_channel(&e.channel) && !matches!(e.body, KmsBody::HostRequest(_))
+        crate::kms::ids::is_kms_channel(e.channel()) && !matches!(e.body, KmsBody::HostRequest(_))
     },
     lead: HOST_LEAD,
     own: &[
-        Col::str("provider", |e| text(&e.provider)),
+        Col::str("provider", |e| text(e.provider())),
         Col::int("event_id", |e| Some(e.event_id.into())),
         Col::bool("has_binary", |e| {
             Some(matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary))
@@ -426,7 +429,7 @@ pub static KMS_LOG_EVENTS: Table<KmsEvent> = Table {
                 "event {} with a malformed payload: {}",
                 e.event_id, m.reason
             )),
-            _ => made(format_args!("event {} from {}", e.event_id, e.provider)),
+            _ => made(format_args!("event {} from {}", e.event_id, e.provider())),
         }),
     ],
 };
@@ -613,7 +616,7 @@ pub static TIME_STATUS: Table<ProbeRecord> = Table {
 };
 
 fn known(a: &Attempt) -> Option<Known<'static>> {
-    catalog::get().product(a.act_id.as_str())
+    catalog::get().product(&a.act_id.text())
 }
 
 pub static ATTEMPTS: Table<Attempt> = Table {
@@ -625,8 +628,8 @@ pub static ATTEMPTS: Table<Attempt> = Table {
     own: &[
         Col::str("client", |a| text(&a.client)),
         Col::str("computer", |a| text(&a.computer)),
-        Col::str("cmid", |a| text(a.cmid.as_str())),
-        Col::str("act_id", |a| text(a.act_id.as_str())),
+        Col::str("cmid", |a| guid(a.cmid)),
+        Col::str("act_id", |a| guid(a.act_id)),
         Col::str("source", |a| text(&a.request.source)),
         Col::int("record_id", |a| Some(a.request.record_id as i64)),
         Col::time("time", |a| Some(a.request.time)),

@@ -161,7 +161,7 @@ fn spp_events_of_the_corpus() {
         .events
         .iter()
         .find(|e| {
-            e.source
+            e.source()
                 .ends_with("fukusuket__evtx-parser/Application.evtx")
                 && e.record_id == 51
         })
@@ -177,7 +177,7 @@ fn spp_events_of_the_corpus() {
     let p = b
         .events
         .iter()
-        .find(|e| &*e.provider == "Persistence")
+        .find(|e| &**e.provider() == "Persistence")
         .unwrap();
     assert_eq!(kmslens::report::rows::row(p)["table"], "other_kms_log");
     assert_eq!(p.time.to_string(), "2022-05-24T04:59:06.9098014Z");

@@ -80,7 +80,10 @@ fn flipped_cut_and_zeroed_copies_of_real_logs() {
     // The intact file is read in full whatever happened to the others.
     let good_label = good.display().to_string();
     assert_eq!(
-        b.events.iter().filter(|e| *e.source == *good_label).count(),
+        b.events
+            .iter()
+            .filter(|e| **e.source() == *good_label)
+            .count(),
         6
     );
     for s in &b.sources {

@@ -31,7 +31,7 @@ fn event_viewer_copied_text_and_wevtutil_text() {
     );
     assert_eq!(req.record_id, 1, "the line the event starts on");
     let host = b.events.iter().find(|e| e.event_id == 12290).unwrap();
-    assert_eq!(&*host.channel, "Key Management Service");
+    assert_eq!(&**host.channel(), "Key Management Service");
     assert!(matches!(&host.body, KmsBody::HostRequest(h) if h.client_name == "PC1.contoso.com"));
     let resp = b.events.iter().find(|e| e.event_id == 12289).unwrap();
     assert!(

@@ -44,9 +44,9 @@ fn wevtutil_rendered_stream_without_root_and_single_quotes() {
 
     let req = by_record(&b.events, 8528);
     assert_eq!(req.time, ts("2023-05-31T01:21:13.9553393Z"));
-    assert_eq!(&*req.computer, "CLIENT01.contoso.com");
-    assert_eq!(&*req.channel, "Application");
-    assert_eq!(&*req.provider, "Microsoft-Windows-Security-SPP");
+    assert_eq!(&**req.computer(), "CLIENT01.contoso.com");
+    assert_eq!(&**req.channel(), "Application");
+    assert_eq!(&**req.provider(), "Microsoft-Windows-Security-SPP");
     assert_eq!(req.event_id, 12288);
     let KmsBody::ClientRequest(r) = &req.body else {
         panic!("{:?}", req.body)
@@ -76,8 +76,8 @@ fn wevtutil_rendered_stream_without_root_and_single_quotes() {
     assert_eq!(r.client_time, Some(ts("2023-05-31T01:21:00Z")));
 
     let host = by_record(&b.events, 311);
-    assert_eq!(&*host.channel, "Key Management Service");
-    assert_eq!(&*host.computer, "kms01.contoso.com");
+    assert_eq!(&**host.channel(), "Key Management Service");
+    assert_eq!(&**host.computer(), "kms01.contoso.com");
     let KmsBody::HostRequest(h) = &host.body else {
         panic!("{:?}", host.body)
     };
@@ -132,7 +132,7 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
     };
     assert_eq!(r.hresult.to_string(), "0xC004F06C");
     assert_eq!(r.kms_host.as_deref(), Some("azkms.core.windows.net"));
-    assert_eq!(r.cmid.as_str(), "08c3bda0-c556-4b61-9e4e-7bf6d4df80be");
+    assert_eq!(r.cmid.to_string(), "08c3bda0-c556-4b61-9e4e-7bf6d4df80be");
     assert_eq!(r.license_status, LicenseStatus::Notification);
     assert_eq!(r.minutes_left, 0);
     assert_eq!(r.min_count, None);
@@ -149,7 +149,10 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
 
     // Server 2008 host (Licensing-SLC), Data[0] only, `","` separators, short client name.
     let host = by_record(&b.events, 77);
-    assert_eq!(&*host.provider, "Microsoft-Windows-Security-Licensing-SLC");
+    assert_eq!(
+        &**host.provider(),
+        "Microsoft-Windows-Security-Licensing-SLC"
+    );
     let KmsBody::HostRequest(h) = &host.body else {
         panic!("{:?}", host.body)
     };
@@ -163,7 +166,7 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
     // Office 2010 (OSPP source) 12288.
     let office = by_record(&b.events, 5120);
     assert_eq!(
-        &*office.provider,
+        &**office.provider(),
         "Office Software Protection Platform Service"
     );
     let KmsBody::ClientRequest(r) = &office.body else {
@@ -187,7 +190,7 @@ fn event_viewer_saved_file_and_the_odd_cases_of_the_reference() {
     };
     assert_eq!(l.app_id, Some(guid("55c92734-d682-4d71-983e-d6ec3f16059f")));
     assert_eq!(
-        l.status,
+        &*l.status,
         "1: 2077f0b2-1a2b-4c3d-8e9f-0a1b2c3d4e5f, 1, 0 [(0 [0xC004F014, 0, 0], & <x>)]"
     );
 }

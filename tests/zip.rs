@@ -92,12 +92,10 @@ fn zipped_folders_and_nested_zips_give_the_same_events_as_the_files() {
         .unwrap();
     assert!(matches!(notes.status, Status::Skipped(_)));
     // Evidence names the path inside the bundle.
-    assert!(
-        zipped
-            .events
-            .iter()
-            .any(|e| e.source.ends_with("client02.zip!client02/Application.xml"))
-    );
+    assert!(zipped.events.iter().any(|e| {
+        e.source()
+            .ends_with("client02.zip!client02/Application.xml")
+    }));
 }
 
 #[test]

@@ -10,6 +10,7 @@
 use crate::kms::RawEvent;
 use evtx::EvtxRecord;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 /// Where one field's text comes from.
@@ -41,10 +42,12 @@ struct Template {
     unsupported: bool,
 }
 
-/// Template maps of one chunk, by definition offset (`None`: not usable, render instead).
+/// Template maps of one chunk, by definition offset (`None`: not usable, render instead), and
+/// the buffers every record of the chunk reuses.
 #[derive(Default)]
 pub struct Templates {
     by_offset: HashMap<u32, Option<Rc<Template>>>,
+    scratch: Scratch,
 }
 
 impl Templates {
@@ -56,14 +59,27 @@ impl Templates {
     }
 }
 
-/// A substitution value, reduced to what the fields need.
-#[derive(Debug)]
+/// Buffers reused from record to record: values of the instance and of a nested one, and one
+/// field's text.
+#[derive(Default)]
+struct Scratch {
+    values: Vec<Val>,
+    nested: Vec<Val>,
+    text: String,
+}
+
+/// A substitution value, reduced to what the fields need. Text stays in the chunk (offset and
+/// length) until a field reads it.
+#[derive(Clone, Copy, Debug)]
 enum Val {
     Null,
-    Text(String),
+    /// UTF-16LE text, checked valid.
+    Str(usize, usize),
+    Signed(i64),
+    Unsigned(u64),
     Time(jiff::Timestamp),
-    /// A string array: its element repeats once per item (MS-EVEN6 §3.1.4.7.5).
-    Array(Vec<String>),
+    /// A string array, checked valid: its element repeats once per item (MS-EVEN6 §3.1.4.7.5).
+    Array(usize, usize),
     /// Binary data, by size.
     Binary(usize),
     /// A nested BinXML fragment: its chunk offset and length.
@@ -74,46 +90,99 @@ enum Val {
 
 /// The record's fields from its template instance, or `None` to render it as XML instead.
 pub fn raw_event(rec: &EvtxRecord, templates: &mut Templates) -> Option<RawEvent> {
-    raw_event_at(
+    let mut ev = RawEvent::default();
+    read_event_at(
         rec.chunk.data,
         usize::try_from(rec.binxml_offset).ok()?,
         rec.binxml_size as usize,
         templates,
-    )
+        &mut ev,
+    )?;
+    Some(ev)
 }
 
-/// The fields of the record whose BinXML is `chunk[at..at + len]`, without the `evtx` crate's
-/// record model: used for whole chunks (see `evtx::typed_chunk`) and for single records.
-pub fn raw_event_at(
+/// Fills `ev` (its buffers reused) with the fields of the record whose BinXML is
+/// `chunk[at..at + len]`, without the `evtx` crate's record model; `None` to render it as XML
+/// instead. Used for whole chunks (see `evtx::typed_chunk`) and, through `raw_event`, for single
+/// records.
+pub fn read_event_at(
     chunk: &[u8],
     at: usize,
     len: usize,
     templates: &mut Templates,
-) -> Option<RawEvent> {
-    let (def, values) = template_instance(chunk, at, len)?;
-    let template = templates.get(chunk, def)?;
-    let mut ev = RawEvent::default();
-    // Attribute values must be plain; element text reads back as the XML path reads it.
-    let attr = |s: &Option<Src>| -> Option<Option<String>> {
-        match field(s, &values)? {
-            Some(v) if !plain(&v) => None,
-            v => Some(v),
+    ev: &mut RawEvent,
+) -> Option<()> {
+    ev.clear();
+    let mut scratch = std::mem::take(&mut templates.scratch);
+    let read = read_instance(chunk, at, len, templates, &mut scratch, ev);
+    templates.scratch = scratch;
+    read
+}
+
+fn read_instance(
+    chunk: &[u8],
+    at: usize,
+    len: usize,
+    templates: &mut Templates,
+    scratch: &mut Scratch,
+    ev: &mut RawEvent,
+) -> Option<()> {
+    let def = template_instance(chunk, at, len, &mut scratch.values)?;
+    let t = templates.get(chunk, def)?;
+    let (values, s) = (&scratch.values, &mut scratch.text);
+    system_fields(chunk, &t, values, s, ev)?;
+    event_data(chunk, &t, values, s, ev)?;
+    if let Some(i) = t.nested {
+        let Val::Fragment(at, len) = *values.get(usize::from(i))? else {
+            return None;
+        };
+        let def = template_instance(chunk, at, len, &mut scratch.nested)?;
+        let t = templates.get(chunk, def)?;
+        if t.nested.is_some() || t.unsupported {
+            return None;
         }
+        event_data(chunk, &t, &scratch.nested, &mut scratch.text, ev)?;
+    }
+    Some(())
+}
+
+/// The `<System>` fields. Attribute values must be plain; element text reads back as the XML
+/// path reads it.
+fn system_fields(
+    chunk: &[u8],
+    t: &Template,
+    values: &[Val],
+    s: &mut String,
+    ev: &mut RawEvent,
+) -> Option<()> {
+    let attr = |src: &Option<Src>, out: &mut String| -> Option<bool> {
+        let present = field_into(chunk, src, values, out)?;
+        (!present || plain(out)).then_some(present)
     };
-    let text =
-        |s: &Option<Src>| -> Option<Option<String>> { Some(field(s, &values)?.map(element_text)) };
-    ev.provider = match attr(&template.provider_name)? {
-        Some(name) => name,
-        None => attr(&template.provider_source)?.unwrap_or_default(),
+    if !attr(&t.provider_name, &mut ev.provider)? {
+        attr(&t.provider_source, &mut ev.provider)?;
+    }
+    let text = |src: &Option<Src>, out: &mut String| -> Option<bool> {
+        let present = field_into(chunk, src, values, out)?;
+        element_text_in_place(out);
+        Some(present)
     };
-    let id: u32 = text(&template.event_id)??.trim().parse().ok()?;
+    if !text(&t.event_id, s)? {
+        return None;
+    }
+    let id: u32 = s.trim().parse().ok()?;
     ev.event_id = (id & 0xFFFF) as u16;
-    ev.qualifiers = attr(&template.qualifiers)?.and_then(|q| q.trim().parse().ok());
-    ev.record_id = match text(&template.record_id)? {
-        Some(r) => Some(r.trim().parse().ok()?),
-        None => None,
+    ev.qualifiers = if attr(&t.qualifiers, s)? {
+        s.trim().parse().ok()
+    } else {
+        None
     };
-    ev.time = match &template.time {
+    ev.record_id = if text(&t.record_id, s)? {
+        Some(s.trim().parse().ok()?)
+    } else {
+        None
+    };
+    ev.time = match &t.time {
         Some(Src::Sub(i, _)) => match values.get(usize::from(*i))? {
             Val::Time(t) => Some(*t),
             _ => return None,
@@ -121,27 +190,18 @@ pub fn raw_event_at(
         Some(Src::Static(_)) => return None,
         None => None,
     };
-    ev.channel = text(&template.channel)?
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    ev.computer = text(&template.computer)?
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    event_data(&template, &values, &mut ev)?;
-    if let Some(i) = template.nested {
-        let Val::Fragment(at, len) = values.get(usize::from(i))? else {
-            return None;
-        };
-        nested_event_data(chunk, *at, *len, templates, &mut ev)?;
+    if text(&t.channel, s)? {
+        ev.channel.push_str(s.trim());
     }
-    Some(ev)
+    if text(&t.computer, s)? {
+        ev.computer.push_str(s.trim());
+    }
+    Some(())
 }
 
 /// A fragment holding one template instance (fragment header 0x0F, major, minor, flags, then
-/// TemplateInstance 0x0C): its definition offset and values.
-fn template_instance(chunk: &[u8], at: usize, len: usize) -> Option<(u32, Vec<Val>)> {
+/// TemplateInstance 0x0C): its definition offset, with its values in `values`.
+fn template_instance(chunk: &[u8], at: usize, len: usize, values: &mut Vec<Val>) -> Option<u32> {
     let bytes = chunk.get(at..at.checked_add(len)?)?;
     if bytes.len() < 14 || bytes[0] != 0x0F || bytes[4] != 0x0C {
         return None;
@@ -155,26 +215,43 @@ fn template_instance(chunk: &[u8], at: usize, len: usize) -> Option<(u32, Vec<Va
         let size = c.u32()?;
         c.skip(size as usize)?;
     }
-    let values = instance_values(&mut c)?;
+    instance_values(&mut c, values)?;
     // The fragment must end where its instance does: anything after it is not covered.
-    (c.pos <= at + len).then_some((def, values))
+    (c.pos <= at + len).then_some(def)
 }
 
 /// `<Data>` values and `<Binary>` of a template, with its instance's values.
-fn event_data(t: &Template, values: &[Val], ev: &mut RawEvent) -> Option<()> {
+fn event_data(
+    chunk: &[u8],
+    t: &Template,
+    values: &[Val],
+    s: &mut String,
+    ev: &mut RawEvent,
+) -> Option<()> {
     for d in &t.data {
         let Some(src) = d else {
-            ev.data.push(String::new());
+            ev.data.push("");
             continue;
         };
         match (src, sub_value(src, values)) {
-            // An array repeats its element once per item.
-            (_, Some(Val::Array(items))) if !items.is_empty() => {
-                ev.data.extend(items.iter().cloned().map(element_text));
+            // An array repeats its element once per item (a valid array has at least one).
+            (_, Some(Val::Array(at, len))) => {
+                for item in array_items(chunk.get(*at..at + len)?) {
+                    s.clear();
+                    push_utf16(item, s)?;
+                    element_text_in_place(s);
+                    ev.data.push(s);
+                }
             }
             // An optional value left empty drops its element.
-            (Src::Sub(_, true), Some(Val::Null | Val::Array(_))) => {}
-            _ => ev.data.push(element_text(field(d, values)??)),
+            (Src::Sub(_, true), Some(Val::Null)) => {}
+            _ => {
+                if !field_into(chunk, d, values, s)? {
+                    return None;
+                }
+                element_text_in_place(s);
+                ev.data.push(s);
+            }
         }
     }
     match &t.binary {
@@ -190,58 +267,43 @@ fn event_data(t: &Template, values: &[Val], ev: &mut RawEvent) -> Option<()> {
     Some(())
 }
 
-/// A classic event's EventData: a fragment holding one template instance of its own.
-fn nested_event_data(
-    chunk: &[u8],
-    at: usize,
-    len: usize,
-    templates: &mut Templates,
-    ev: &mut RawEvent,
-) -> Option<()> {
-    let (def, values) = template_instance(chunk, at, len)?;
-    let t = templates.get(chunk, def)?;
-    if t.nested.is_some() || t.unsupported {
-        return None;
-    }
-    event_data(&t, &values, ev)
-}
-
 /// The values of a template instance: count, descriptors (size, type), then the values.
-fn instance_values(c: &mut Cursor) -> Option<Vec<Val>> {
+fn instance_values(c: &mut Cursor, out: &mut Vec<Val>) -> Option<()> {
+    out.clear();
     let n = c.u32()? as usize;
     if n > 4096 {
         return None;
     }
-    let mut desc = Vec::with_capacity(n);
-    for _ in 0..n {
-        let size = c.u16()?;
-        let ty = c.u8()?;
-        c.u8()?;
-        desc.push((size as usize, ty));
-    }
-    let mut out = Vec::with_capacity(n);
-    for (size, ty) in desc {
+    let descriptors = c.take(n * 4)?;
+    for d in descriptors.chunks_exact(4) {
+        let (size, ty) = (usize::from(u16::from_le_bytes([d[0], d[1]])), d[2]);
         let at = c.pos;
         let bytes = c.take(size)?;
         out.push(match ty {
             0x00 => Val::Null,
-            0x01 => Val::Text(utf16_text(bytes)?),
-            0x03 => Val::Text((*bytes.first()? as i8).to_string()),
-            0x04 => Val::Text(bytes.first()?.to_string()),
-            0x05 => Val::Text(i16::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x06 => Val::Text(u16::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x07 => Val::Text(i32::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x08 => Val::Text(u32::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x09 => Val::Text(i64::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x0A => Val::Text(u64::from_le_bytes(bytes.try_into().ok()?).to_string()),
-            0x0E => Val::Binary(bytes.len()),
+            0x01 => {
+                utf16_valid(bytes)?;
+                Val::Str(at, size)
+            }
+            0x03 => Val::Signed(i64::from(*bytes.first()? as i8)),
+            0x04 => Val::Unsigned(u64::from(*bytes.first()?)),
+            0x05 => Val::Signed(i64::from(i16::from_le_bytes(bytes.try_into().ok()?))),
+            0x06 => Val::Unsigned(u64::from(u16::from_le_bytes(bytes.try_into().ok()?))),
+            0x07 => Val::Signed(i64::from(i32::from_le_bytes(bytes.try_into().ok()?))),
+            0x08 => Val::Unsigned(u64::from(u32::from_le_bytes(bytes.try_into().ok()?))),
+            0x09 => Val::Signed(i64::from_le_bytes(bytes.try_into().ok()?)),
+            0x0A => Val::Unsigned(u64::from_le_bytes(bytes.try_into().ok()?)),
+            0x0E => Val::Binary(size),
             0x11 => filetime(u64::from_le_bytes(bytes.try_into().ok()?)),
             0x21 => Val::Fragment(at, size),
-            0x81 => Val::Array(string_array(bytes)?),
+            0x81 => {
+                string_array_valid(bytes)?;
+                Val::Array(at, size)
+            }
             _ => Val::Other,
         });
     }
-    Some(out)
+    Some(())
 }
 
 fn sub_value<'v>(src: &Src, values: &'v [Val]) -> Option<&'v Val> {
@@ -251,16 +313,32 @@ fn sub_value<'v>(src: &Src, values: &'v [Val]) -> Option<&'v Val> {
     }
 }
 
-/// A field's text: `Some(None)` when the template has no such field or an optional value is
-/// empty (the XML has no such text either); `None` when this subset cannot tell.
-fn field(src: &Option<Src>, values: &[Val]) -> Option<Option<String>> {
+/// Writes a field's text into `out` (emptied first): `Some(false)` when the template has no such
+/// field (the XML has no such text either), `Some(true)` when it has, `None` when this subset
+/// cannot tell (an optional value left empty, a value that is not text).
+fn field_into(chunk: &[u8], src: &Option<Src>, values: &[Val], out: &mut String) -> Option<bool> {
+    out.clear();
     match src {
-        None => Some(None),
-        Some(Src::Static(s)) => Some(Some(s.clone())),
-        Some(Src::Sub(i, optional)) => match values.get(usize::from(*i))? {
-            Val::Text(s) => Some(Some(s.clone())),
+        None => Some(false),
+        Some(Src::Static(s)) => {
+            out.push_str(s);
+            Some(true)
+        }
+        Some(Src::Sub(i, optional)) => match *values.get(usize::from(*i))? {
             Val::Null if *optional => None,
-            Val::Null => Some(Some(String::new())),
+            Val::Null => Some(true),
+            Val::Str(at, len) => {
+                push_utf16(chunk.get(at..at + len)?, out)?;
+                Some(true)
+            }
+            Val::Signed(n) => {
+                write!(out, "{n}").ok()?;
+                Some(true)
+            }
+            Val::Unsigned(n) => {
+                write!(out, "{n}").ok()?;
+                Some(true)
+            }
             _ => None,
         },
     }
@@ -291,14 +369,14 @@ fn plain(s: &str) -> bool {
 
 /// Element text as the XML path reads it back: evtx writes C0 controls other than tab, LF and CR
 /// and U+FFFE/U+FFFF as `_` (as Windows does), and the XML parser turns CR LF and lone CR into LF.
-fn element_text(s: String) -> String {
+fn element_text_in_place(s: &mut String) {
     let needs = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\u{FFFE}' || c == '\u{FFFF}';
     // Bytes first: U+FFFE and U+FFFF start with 0xEF in UTF-8, controls are single bytes.
     if !s
         .bytes()
         .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF)
     {
-        return s;
+        return;
     }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -314,34 +392,59 @@ fn element_text(s: String) -> String {
             c => out.push(c),
         }
     }
-    out
+    *s = out;
 }
 
-/// NUL-terminated UTF-16 strings one after the other; a last one without its NUL is left to the
-/// XML path.
-fn string_array(bytes: &[u8]) -> Option<Vec<String>> {
+/// NUL-terminated UTF-16 strings one after the other, each valid; a last one without its NUL is
+/// left to the XML path.
+fn string_array_valid(bytes: &[u8]) -> Option<()> {
     if !bytes.len().is_multiple_of(2) || !bytes.ends_with(&[0, 0]) {
         return None;
     }
-    let (units, _) = bytes[..bytes.len() - 2].as_chunks::<2>();
-    units
-        .split(|u| *u == [0, 0])
-        .map(|item| utf16_text(item.as_flattened()))
-        .collect()
+    array_items(bytes).try_for_each(utf16_valid)
 }
 
-/// UTF-16LE to a `String`: ASCII (most of what Windows logs) byte for byte, the rest decoded.
-fn utf16_text(bytes: &[u8]) -> Option<String> {
+/// The items of a string array checked by `string_array_valid`.
+fn array_items(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let (units, _) = bytes[..bytes.len().saturating_sub(2)].as_chunks::<2>();
+    units
+        .split(|u| *u == [0, 0])
+        .map(|item| item.as_flattened())
+}
+
+fn utf16_valid(bytes: &[u8]) -> Option<()> {
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let (pairs, _) = bytes.as_chunks::<2>();
     if pairs.iter().all(|[lo, hi]| *hi == 0 && *lo < 0x80) {
-        // ASCII: valid UTF-8 as it is.
-        return String::from_utf8(pairs.iter().map(|[lo, _]| *lo).collect()).ok();
+        return Some(());
     }
-    let units: Vec<u16> = pairs.iter().map(|p| u16::from_le_bytes(*p)).collect();
-    String::from_utf16(&units).ok()
+    char::decode_utf16(pairs.iter().map(|p| u16::from_le_bytes(*p)))
+        .try_for_each(|c| c.ok().map(drop))
+}
+
+/// Appends UTF-16LE text: ASCII (most of what Windows logs) byte for byte, the rest decoded.
+fn push_utf16(bytes: &[u8], out: &mut String) -> Option<()> {
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let (pairs, _) = bytes.as_chunks::<2>();
+    if pairs.iter().all(|[lo, hi]| *hi == 0 && *lo < 0x80) {
+        out.extend(pairs.iter().map(|[lo, _]| char::from(*lo)));
+        return Some(());
+    }
+    for c in char::decode_utf16(pairs.iter().map(|p| u16::from_le_bytes(*p))) {
+        out.push(c.ok()?);
+    }
+    Some(())
+}
+
+/// UTF-16LE to a `String` (names and static text of a definition, read once per chunk).
+fn utf16_text(bytes: &[u8]) -> Option<String> {
+    let mut s = String::with_capacity(bytes.len() / 2);
+    push_utf16(bytes, &mut s)?;
+    Some(s)
 }
 
 /// A bounds-checked reader over the chunk.

@@ -254,7 +254,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             && let Some(mut raw) = super::binxml::raw_event(&rec, &mut typed)
         {
             keep_record(&mut out, &mut raw, id, ts);
-            out.keep(raw, label);
+            out.keep(&raw, label);
             continue;
         }
         out.rendered_as_xml += 1;
@@ -264,7 +264,7 @@ fn chunk(number: u64, data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Tally
             Ok(x) => match EventXmlReader::new(x.data.as_bytes()).next() {
                 Some(Ok(mut raw)) => {
                     keep_record(&mut out, &mut raw, id, ts);
-                    out.keep(raw, label);
+                    out.keep(&raw, label);
                 }
                 Some(Err(p)) => {
                     see_header_time(&mut out, ts);
@@ -351,6 +351,7 @@ fn typed_chunk(data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Option<Tally
     let end = (u32_at(48) as usize).clamp(CHUNK_HEADER_SIZE, data.len());
     let mut templates = super::binxml::Templates::default();
     let mut relevant_templates = std::collections::HashMap::new();
+    let mut raw = crate::kms::RawEvent::default();
     let mut pos = CHUNK_HEADER_SIZE;
     while pos + 24 <= end {
         let (size, id, filetime) = record_at(data, pos, end, false)?;
@@ -362,9 +363,9 @@ fn typed_chunk(data: &[u8], opts: EvtxOptions, label: &Arc<str>) -> Option<Tally
         {
             see_header_time(&mut out, ts);
         } else {
-            let mut raw = super::binxml::raw_event_at(data, at, len, &mut templates)?;
+            super::binxml::read_event_at(data, at, len, &mut templates, &mut raw)?;
             keep_record(&mut out, &mut raw, id, ts);
-            out.keep(raw, label);
+            out.keep(&raw, label);
         }
         if id == last_id {
             break;

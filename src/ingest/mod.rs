@@ -182,7 +182,7 @@ fn assemble(
     release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
-        (a.time, &a.source, a.record_id).cmp(&(b.time, &b.source, b.record_id))
+        (a.time, &a.source(), a.record_id).cmp(&(b.time, &b.source(), b.record_id))
     });
     // Kept to the end of the run: not with up to twice the room the appends left.
     events.shrink_to_fit();
@@ -429,7 +429,7 @@ fn read_text(
         let mut raw = e.raw;
         // Text has no record ids: the line the event starts on stands in for it.
         raw.record_id = Some(e.line);
-        report.tally.keep(raw, &label);
+        report.tally.keep(&raw, &label);
     }
     if dated {
         let how = match zone.iana_name() {

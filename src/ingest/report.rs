@@ -119,8 +119,8 @@ impl Tally {
     }
 
     /// Keeps the record if it is about KMS, with a diagnostic when its payload is off.
-    pub fn keep(&mut self, raw: RawEvent, source: &Arc<str>) {
-        self.identify(&raw);
+    pub fn keep(&mut self, raw: &RawEvent, source: &Arc<str>) {
+        self.identify(raw);
         let record = raw.record_id.unwrap_or(0);
         if let Some(decoded) = kms::decode(raw, source, &mut self.names) {
             for p in decoded.problems {

@@ -157,7 +157,7 @@ fn set(p: &mut SlmgrProduct, field: Field, value: &str, language: Option<&Langua
         Field::Cmid => p.cmid = Guid::parse(value).map(|g| g.to_string()),
         Field::KmsFromDns | Field::KmsRegistered => {
             if let Some((host, port)) = split_host_port(value).filter(|(h, _)| !h.contains(' ')) {
-                p.kms_host = Some(host);
+                p.kms_host = Some(host.to_string());
                 p.kms_port = port;
                 p.kms_host_source = Some(if field == Field::KmsFromDns {
                     "dns"

@@ -126,7 +126,7 @@ pub fn parse(text: &str, zone: &TimeZone) -> Vec<TextEvent> {
             _ => None,
         };
         raw.time = time;
-        raw.data = payload(raw.event_id, &description);
+        raw.data = payload(raw.event_id, &description).into_iter().collect();
         out.push(TextEvent {
             line: w[0] as u64 + 1,
             raw,
@@ -233,7 +233,13 @@ mod tests {
         assert_eq!(e[0].raw.event_id, 12288);
         assert_eq!(e[0].raw.provider, ids::PROVIDER_SPP);
         assert_eq!(e[0].raw.computer, "PC1.contoso.com");
-        assert!(e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, kms01"));
+        assert!(
+            e[0].raw
+                .data
+                .first()
+                .unwrap()
+                .starts_with("0xC004F06C, 0x00000000, kms01")
+        );
         assert_eq!(e[0].raw.time, None);
     }
 
@@ -243,7 +249,11 @@ mod tests {
         let e = parse(t, &TimeZone::UTC);
         assert_eq!(e.len(), 1);
         assert!(
-            e[0].raw.data[0].starts_with("0xC004F06C, 0x00000000, azkms.core.windows.net:1688")
+            e[0].raw
+                .data
+                .first()
+                .unwrap()
+                .starts_with("0xC004F06C, 0x00000000, azkms.core.windows.net:1688")
         );
     }
 
@@ -252,7 +262,7 @@ mod tests {
         let t = "Log Name: Application\nSource: Microsoft-Windows-Security-SPP\nEvent ID: 12308\nComputer: PC7.contoso.com\nDescription:\nActivation succeeded using Active Directory (SKU {73111121-5638-40F6-BC11-F1D7B0D64300}, activation object CN=br549-999-607319-0,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=contoso,DC=com).\n";
         let e = parse(t, &TimeZone::UTC);
         assert_eq!(
-            e[0].raw.data,
+            e[0].raw.data.to_vec(),
             [
                 "73111121-5638-40F6-BC11-F1D7B0D64300",
                 "",
@@ -266,7 +276,7 @@ mod tests {
         let t = "Log Name: Application\nSource: Security-SPP\nEvent ID: 12293\nComputer: KMS1\nDescription:\nPublishing the Key Managment Service (KMS) to DNS in the `contoso.com` domain failed.\nInfo:  0x80072338\n";
         let e = parse(t, &TimeZone::UTC);
         assert_eq!(
-            e[0].raw.data,
+            e[0].raw.data.to_vec(),
             vec!["0x80072338".to_string(), "contoso.com".to_string()]
         );
     }

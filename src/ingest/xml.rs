@@ -330,7 +330,7 @@ impl Partial {
             self.oversize = Some("more than 1024 <Data> values");
             return;
         }
-        self.ev.data.push(value);
+        self.ev.data.push(&value);
     }
 
     fn end(&mut self, _name: &str) {

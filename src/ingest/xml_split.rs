@@ -264,7 +264,7 @@ fn keep(tally: &mut Tally, raw: RawEvent, label: &Arc<str>) {
     if let Some(ts) = raw.time {
         tally.see_time(ts);
     }
-    tally.keep(raw, label);
+    tally.keep(&raw, label);
 }
 
 /// The file offset of byte `at` of a block's decoded text.

@@ -3,7 +3,7 @@
 use super::event::*;
 use super::hresult::Hresult;
 use super::ids::{EventKind, classify};
-use super::raw::RawEvent;
+use super::raw::{Data, RawEvent};
 use super::values::{Guid, LicenseStatus, StatusFlags, parse_client_time, split_host_port};
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -17,10 +17,10 @@ pub struct Decoded {
 }
 
 /// `None` for records that are not about KMS activation.
-pub fn decode(raw: RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Decoded> {
+pub fn decode(raw: &RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Decoded> {
     let kind = classify(&raw.provider, &raw.channel, raw.event_id)?;
     let mut problems = Vec::new();
-    let body = match body(kind, &raw, &mut problems) {
+    let body = match body(kind, raw, &mut problems, names) {
         Ok(body) => body,
         Err(reason) => {
             problems.push(format!(
@@ -30,7 +30,7 @@ pub fn decode(raw: RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Dec
             KmsBody::Malformed(Malformed {
                 kind,
                 reason,
-                data: raw.data.clone(),
+                data: raw.data.to_vec(),
             })
         }
     };
@@ -40,12 +40,9 @@ pub fn decode(raw: RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Dec
     });
     Some(Decoded {
         event: KmsEvent {
-            source: source.clone(),
+            origin: names.origin(source, &raw.computer, &raw.channel, &raw.provider),
             record_id: raw.record_id.unwrap_or(0),
             time,
-            computer: names.computer(raw.computer),
-            channel: names.channel(raw.channel),
-            provider: names.provider(raw.provider),
             event_id: raw.event_id,
             body,
         },
@@ -53,11 +50,17 @@ pub fn decode(raw: RawEvent, source: &Arc<str>, names: &mut Names) -> Option<Dec
     })
 }
 
-fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<KmsBody, String> {
+fn body(
+    kind: EventKind,
+    raw: &RawEvent,
+    problems: &mut Vec<String>,
+    names: &mut Names,
+) -> Result<KmsBody, String> {
     let d = &raw.data;
     Ok(match kind {
         EventKind::ClientRequest => {
-            KmsBody::ClientRequest(client_request(&info_fields(d, 10, problems)?, problems)?)
+            let f = info_fields(d, 10, problems)?;
+            KmsBody::ClientRequest(client_request(&f, problems, names)?)
         }
         EventKind::ClientResponse => {
             KmsBody::ClientResponse(client_response(&info_fields(d, 8, problems)?, problems)?)
@@ -67,23 +70,23 @@ fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<K
         }
         EventKind::DnsPublishFailed => KmsBody::DnsPublishFailed(DnsPublishFailed {
             hresult: hresult(first(d)?, "Info")?,
-            domain: nonempty(d.get(1).map(String::as_str), "domain")?,
+            domain: nonempty(d.get(1), "domain")?,
         }),
         EventKind::DnsPublishSucceeded => KmsBody::DnsPublishSucceeded(DnsPublishSucceeded {
-            domain: nonempty(d.first().map(String::as_str), "domain")?,
+            domain: nonempty(d.first(), "domain")?,
         }),
         EventKind::SppError => KmsBody::SppError(spp_error(d)),
         EventKind::LicensingStatus => KmsBody::LicensingStatus(LicensingStatus {
-            app_id: d.first().and_then(|s| Guid::parse(s)),
-            status: d.get(1).map(|s| s.trim().to_string()).unwrap_or_default(),
+            app_id: d.first().and_then(Guid::parse),
+            status: names.status(d.get(1).map(str::trim).unwrap_or_default()),
         }),
         EventKind::OtherActivation => KmsBody::OtherActivation(other_activation(raw.event_id, d)?),
         EventKind::OtherSpp => KmsBody::OtherSpp(OtherEvent {
-            data: d.clone(),
+            data: d.to_vec(),
             has_binary: raw.has_binary,
         }),
         EventKind::OtherKmsLog => KmsBody::OtherKmsLog(OtherEvent {
-            data: d.clone(),
+            data: d.to_vec(),
             has_binary: raw.has_binary,
         }),
     })
@@ -91,7 +94,7 @@ fn body(kind: EventKind, raw: &RawEvent, problems: &mut Vec<String>) -> Result<K
 
 /// 12308: Data[0] SKU id, Data[1] activation object name, Data[2] its DN (§4.6). 12309: Data[0]
 /// the returned HRESULT (`0x0`, or `hr=0x…` as the message renders it), Data[1] the info (§1).
-fn other_activation(event_id: u16, d: &[String]) -> Result<OtherActivation, String> {
+fn other_activation(event_id: u16, d: &Data) -> Result<OtherActivation, String> {
     let detail = |from: usize| {
         d.iter()
             .skip(from)
@@ -121,17 +124,17 @@ fn other_activation(event_id: u16, d: &[String]) -> Result<OtherActivation, Stri
 /// else Data[0] split on `,` (both `", "` and `","` occur, §4.5), with an empty trailing field
 /// allowed.
 fn info_fields<'d>(
-    data: &'d [String],
+    data: &'d Data,
     n: usize,
     problems: &mut Vec<String>,
 ) -> Result<Vec<&'d str>, String> {
     let joined = split_info(first(data)?);
     if data.len() > n {
-        let separate: Vec<&str> = data[1..=n].iter().map(|s| s.trim()).collect();
+        let separate: Vec<&str> = data.iter().skip(1).take(n).map(str::trim).collect();
         if joined != separate {
             problems.push(format!(
                 "Data[0] ({}) and Data[1..{n}] disagree; Data[1..{n}] used",
-                data[0].trim()
+                first(data)?.trim()
             ));
         }
         return Ok(separate);
@@ -143,12 +146,12 @@ fn info_fields<'d>(
     Err(format!(
         "expected {n} comma-separated fields, found {}: {:?}",
         joined.len(),
-        data[0].trim()
+        first(data)?.trim()
     ))
 }
 
 /// 12290 prefers Data[1..9] (§4.1), else splits Data[0].
-fn host_fields<'d>(data: &'d [String], problems: &mut Vec<String>) -> Result<Vec<&'d str>, String> {
+fn host_fields<'d>(data: &'d Data, problems: &mut Vec<String>) -> Result<Vec<&'d str>, String> {
     info_fields(data, 9, problems)
 }
 
@@ -159,10 +162,8 @@ fn split_info(info: &str) -> Vec<&str> {
         .collect()
 }
 
-fn first(data: &[String]) -> Result<&str, String> {
-    data.first()
-        .map(String::as_str)
-        .ok_or_else(|| "no <Data> element".to_string())
+fn first(data: &Data) -> Result<&str, String> {
+    data.first().ok_or_else(|| "no <Data> element".to_string())
 }
 
 fn hresult(text: &str, what: &str) -> Result<Hresult, String> {
@@ -209,9 +210,13 @@ fn client_time(text: &str, problems: &mut Vec<String>) -> Option<Timestamp> {
     t
 }
 
-fn client_request(f: &[&str], problems: &mut Vec<String>) -> Result<ClientRequest, String> {
+fn client_request(
+    f: &[&str],
+    problems: &mut Vec<String>,
+    names: &mut Names,
+) -> Result<ClientRequest, String> {
     let (kms_host, kms_port) = match split_host_port(f[2]) {
-        Some((host, port)) => (Some(host), port),
+        Some((host, port)) => (Some(names.kms_host(host)), port),
         None if f[2].trim().is_empty() => (None, None),
         None => return Err(format!("KMS host {:?} is not host:port", f[2])),
     };
@@ -260,8 +265,8 @@ fn host_request(f: &[&str], problems: &mut Vec<String>) -> Result<HostRequest, S
 }
 
 /// 8198/8200/8208 carry `hr=0x…` first; 8233 carries a reason, AppId, SkuId and trigger.
-fn spp_error(d: &[String]) -> SppError {
-    let hresult = d.iter().find_map(|s| Hresult::parse(s));
+fn spp_error(d: &Data) -> SppError {
+    let hresult = d.iter().find_map(Hresult::parse);
     let detail: Vec<&str> = d
         .iter()
         .map(|s| s.trim())
@@ -292,7 +297,7 @@ mod other_activation_tests {
     }
 
     fn decoded(event_id: u16, data: &[&str]) -> KmsBody {
-        decode(raw(event_id, data), &Arc::from("x"), &mut Names::default())
+        decode(&raw(event_id, data), &Arc::from("x"), &mut Names::default())
             .unwrap()
             .event
             .body
@@ -314,7 +319,7 @@ mod other_activation_tests {
         assert_eq!(ad.channel, ActivationChannel::Ad);
         assert!(ad.succeeded());
         assert_eq!(
-            ad.act_id.as_ref().map(|g| g.as_str()),
+            ad.act_id.map(|g| g.to_string()).as_deref(),
             Some("73111121-5638-40f6-bc11-f1d7b0d64300")
         );
         assert!(ad.detail.contains("CN=Activation Objects"));

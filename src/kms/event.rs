@@ -9,51 +9,103 @@ use std::sync::Arc;
 /// One kept event with the evidence needed to cite it: source, record id and UTC time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KmsEvent {
-    /// Path of the log inside the bundle (`bundle.zip!client01/Application.evtx`).
-    pub source: Arc<str>,
+    /// Source, computer, channel and provider: shared by the events of a source.
+    pub origin: Arc<Origin>,
     pub record_id: u64,
     /// `TimeCreated`, UTC.
     pub time: Timestamp,
-    /// `Computer`, `Channel` and provider name: shared by every event of a source (one
-    /// allocation per source, not three per event).
-    pub computer: Arc<str>,
-    pub channel: Arc<str>,
-    pub provider: Arc<str>,
     pub event_id: u16,
     pub body: KmsBody,
 }
 
-/// The last computer, channel and provider names seen, shared by the events that repeat them
-/// (every event of a log, in practice).
+/// Where an event was logged: one allocation per source (and per computer, channel and provider
+/// it names), not four fields per event.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// Path of the log inside the bundle (`bundle.zip!client01/Application.evtx`).
+    pub source: Arc<str>,
+    /// `Computer`, `Channel` and provider name.
+    pub computer: Arc<str>,
+    pub channel: Arc<str>,
+    pub provider: Arc<str>,
+}
+
+/// The last origin and texts seen, shared by the events that repeat them (every event of a log,
+/// in practice).
 #[derive(Debug, Default)]
 pub struct Names {
-    computer: Option<Arc<str>>,
-    channel: Option<Arc<str>>,
-    provider: Option<Arc<str>>,
+    origin: Option<Arc<Origin>>,
+    kms_host: Option<Arc<str>>,
+    status: Option<Arc<str>>,
 }
 
 impl Names {
-    fn share(slot: &mut Option<Arc<str>>, name: String) -> Arc<str> {
+    fn share(slot: &mut Option<Arc<str>>, name: &str) -> Arc<str> {
         match slot {
             Some(last) if **last == *name => last.clone(),
             _ => slot.insert(Arc::from(name)).clone(),
         }
     }
 
-    pub fn computer(&mut self, name: String) -> Arc<str> {
-        Self::share(&mut self.computer, name)
+    /// The origin of an event of `source` naming these computer, channel and provider.
+    pub fn origin(
+        &mut self,
+        source: &Arc<str>,
+        computer: &str,
+        channel: &str,
+        provider: &str,
+    ) -> Arc<Origin> {
+        if let Some(o) = &self.origin
+            && *o.source == **source
+            && *o.computer == *computer
+            && *o.channel == *channel
+            && *o.provider == *provider
+        {
+            return o.clone();
+        }
+        // Keep what did not change (a forwarded log names many computers, one channel).
+        let last = self.origin.take();
+        let reuse = |pick: fn(&Origin) -> &Arc<str>, name: &str| match &last {
+            Some(o) if **pick(o) == *name => pick(o).clone(),
+            _ => Arc::from(name),
+        };
+        let origin = Arc::new(Origin {
+            source: source.clone(),
+            computer: reuse(|o| &o.computer, computer),
+            channel: reuse(|o| &o.channel, channel),
+            provider: reuse(|o| &o.provider, provider),
+        });
+        self.origin.insert(origin).clone()
     }
 
-    pub fn channel(&mut self, name: String) -> Arc<str> {
-        Self::share(&mut self.channel, name)
+    /// A licensing status text (a client logs the same one again and again).
+    pub fn status(&mut self, text: &str) -> Arc<str> {
+        Self::share(&mut self.status, text)
     }
 
-    pub fn provider(&mut self, name: String) -> Arc<str> {
-        Self::share(&mut self.provider, name)
+    /// The KMS host a client asked (the same in every request of a client, in practice).
+    pub fn kms_host(&mut self, name: &str) -> Arc<str> {
+        Self::share(&mut self.kms_host, name)
     }
 }
 
 impl KmsEvent {
+    pub fn source(&self) -> &Arc<str> {
+        &self.origin.source
+    }
+
+    pub fn computer(&self) -> &Arc<str> {
+        &self.origin.computer
+    }
+
+    pub fn channel(&self) -> &Arc<str> {
+        &self.origin.channel
+    }
+
+    pub fn provider(&self) -> &Arc<str> {
+        &self.origin.provider
+    }
+
     pub fn kind(&self) -> EventKind {
         match &self.body {
             KmsBody::ClientRequest(_) => EventKind::ClientRequest,
@@ -93,7 +145,7 @@ pub struct ClientRequest {
     pub hresult: Hresult,
     pub status_flags: StatusFlags,
     /// The KMS host the client contacted; `None` when the field is empty.
-    pub kms_host: Option<String>,
+    pub kms_host: Option<Arc<str>>,
     pub kms_port: Option<u16>,
     pub cmid: Guid,
     /// Client clock at the request (minute precision); `None` when unreadable.
@@ -156,7 +208,7 @@ pub struct SppError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LicensingStatus {
     pub app_id: Option<Guid>,
-    pub status: String,
+    pub status: Arc<str>,
 }
 
 /// The channel a client activated through, when it is not KMS.
@@ -208,4 +260,22 @@ pub struct Malformed {
     pub kind: EventKind,
     pub reason: String,
     pub data: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kept event is held until the tables are built: its size is the bundle's memory.
+    #[test]
+    fn a_kept_event_stays_small() {
+        let sizes = [
+            ("KmsEvent", size_of::<KmsEvent>()),
+            ("KmsBody", size_of::<KmsBody>()),
+            ("ClientRequest", size_of::<ClientRequest>()),
+            ("HostRequest", size_of::<HostRequest>()),
+        ];
+        eprintln!("{sizes:?}");
+        assert!(size_of::<KmsEvent>() <= 256, "{sizes:?}");
+    }
 }

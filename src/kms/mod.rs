@@ -19,4 +19,4 @@ pub use decode::decode;
 pub use event::{KmsBody, KmsEvent};
 pub use hresult::Hresult;
 pub use ids::EventKind;
-pub use raw::RawEvent;
+pub use raw::{Data, RawEvent};

@@ -59,18 +59,19 @@ impl LicenseStatus {
     }
 }
 
-/// A client machine id or activation id: a GUID, stored lower case without braces, inline (no
-/// allocation per event: every kept event carries one or two).
+/// A client machine id or activation id: a GUID as the 16 bytes of its text, in text order (so it
+/// sorts as its text does). 16 bytes inline, byte-aligned: every kept event carries one or two.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid([u8; 36]);
+pub struct Guid([u8; 16]);
 
 impl fmt::Debug for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Guid({})", self.as_str())
+        write!(f, "Guid({self})")
     }
 }
 
 impl Guid {
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, with or without braces, any case.
     pub fn parse(text: &str) -> Option<Guid> {
         let t = text.trim();
         let t = t
@@ -78,31 +79,65 @@ impl Guid {
             .and_then(|s| s.strip_suffix('}'))
             .unwrap_or(t);
         let b = t.as_bytes();
-        let ok = b.len() == 36
-            && b.iter().enumerate().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => *c == b'-',
-                _ => c.is_ascii_hexdigit(),
-            });
-        let mut out = [0u8; 36];
-        out.copy_from_slice(b.get(..36)?);
-        out.make_ascii_lowercase();
-        ok.then_some(Guid(out))
+        if b.len() != 36 {
+            return None;
+        }
+        let mut value = 0u128;
+        for (i, c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if *c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            value = value << 4 | u128::from(char::from(*c).to_digit(16)?);
+        }
+        Some(Guid(value.to_be_bytes()))
     }
 
-    pub fn as_str(&self) -> &str {
-        // Only ASCII hex digits and dashes are ever stored (checked in `parse`).
+    /// The lower-case text, on the stack.
+    pub fn text(&self) -> GuidText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let value = u128::from_be_bytes(self.0);
+        let mut digit = 0;
+        for (i, slot) in out.iter_mut().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            *slot = HEX[(value >> (124 - 4 * digit) & 0xF) as usize];
+            digit += 1;
+        }
+        GuidText(out)
+    }
+}
+
+/// A GUID's text: 36 ASCII bytes, usable as a `&str`.
+#[derive(Clone, Copy)]
+pub struct GuidText([u8; 36]);
+
+impl std::ops::Deref for GuidText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Only ASCII hex digits and dashes (written by `Guid::text`).
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for Guid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
     }
 }
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.text())
     }
 }
 
 /// `host:port` of 12288 field 2, split on the last `:` (IPv6 literals come in brackets).
-pub fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
+pub fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
     let t = text.trim();
     if t.is_empty() {
         return None;
@@ -111,9 +146,9 @@ pub fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
         Some((host, port)) if !host.is_empty() && !host.ends_with(':') => {
             let port = port.trim().parse::<u16>().ok()?;
             let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-            Some((host.to_string(), Some(port)))
+            Some((host, Some(port)))
         }
-        _ => Some((t.to_string(), None)),
+        _ => Some((t, None)),
     }
 }
 
@@ -239,17 +274,17 @@ mod tests {
     fn host_and_port() {
         assert_eq!(
             split_host_port("kms01.contoso.com:1688"),
-            Some(("kms01.contoso.com".into(), Some(1688)))
+            Some(("kms01.contoso.com", Some(1688)))
         );
         assert_eq!(
             split_host_port("169.254.169.251:1688"),
-            Some(("169.254.169.251".into(), Some(1688)))
+            Some(("169.254.169.251", Some(1688)))
         );
         assert_eq!(
             split_host_port("[fe80::1]:1688"),
-            Some(("fe80::1".into(), Some(1688)))
+            Some(("fe80::1", Some(1688)))
         );
-        assert_eq!(split_host_port("kms01"), Some(("kms01".into(), None)));
+        assert_eq!(split_host_port("kms01"), Some(("kms01", None)));
         assert_eq!(split_host_port("kms01:port"), None);
         assert_eq!(split_host_port(" "), None);
     }
@@ -257,7 +292,19 @@ mod tests {
     #[test]
     fn guids_are_normalized() {
         let g = Guid::parse("{68531FB9-5511-4989-97BE-D11A0F55633F}").unwrap();
-        assert_eq!(g.as_str(), "68531fb9-5511-4989-97be-d11a0f55633f");
+        assert_eq!(&*g.text(), "68531fb9-5511-4989-97be-d11a0f55633f");
+        assert_eq!(Guid::parse(&g.to_string()), Some(g));
+        assert_eq!(
+            Guid::parse("00000000-0000-0000-0000-00000000000F")
+                .unwrap()
+                .to_string(),
+            "00000000-0000-0000-0000-00000000000f"
+        );
+        assert!(
+            Guid::parse("0fffffff-ffff-ffff-ffff-ffffffffffff")
+                < Guid::parse("10000000-0000-0000-0000-000000000000")
+        );
+        assert_eq!(Guid::parse("68531fb9-5511-4989-97be-d11a0f55633+"), None);
         assert_eq!(Guid::parse("<CMID>"), None);
         assert_eq!(Guid::parse(".......-b604-4b8c-9a48-99d4348fcf37"), None);
     }

@@ -123,7 +123,7 @@ pub fn host_counts(a: &Analysis) -> Option<String> {
     let mut series: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
     for x in &a.attempts {
         if let (Some(h), Some((e, f))) = (&x.kms_host, &x.response) {
-            let pool = catalog.count_pool(x.act_id.as_str(), x.min_count);
+            let pool = catalog.count_pool(&x.act_id.text(), x.min_count);
             let group = match (pool.as_str(), x.min_count) {
                 ("Windows", Some(m)) if m >= 25 => " (Windows client OS)".to_string(),
                 ("Windows", _) => " (Windows Server)".to_string(),
@@ -217,7 +217,7 @@ pub fn requests_per_host(a: &Analysis) -> Option<String> {
     let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for x in &a.attempts {
         let e = per
-            .entry(x.kms_host.clone().unwrap_or_else(|| "(none)".into()))
+            .entry(x.kms_host.as_deref().unwrap_or("(none)").to_string())
             .or_default();
         e.0 += 1;
         if x.response.is_none() {

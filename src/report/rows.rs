@@ -85,12 +85,12 @@ impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let ev = self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("source", &*ev.source)?;
+        m.serialize_entry("source", ev.source())?;
         m.serialize_entry("record_id", &ev.record_id)?;
         m.serialize_entry("time", &Shown(ev.time))?;
-        m.serialize_entry("computer", &ev.computer)?;
-        m.serialize_entry("channel", &ev.channel)?;
-        m.serialize_entry("provider", &ev.provider)?;
+        m.serialize_entry("computer", &ev.computer())?;
+        m.serialize_entry("channel", &ev.channel())?;
+        m.serialize_entry("provider", &ev.provider())?;
         m.serialize_entry("event_id", &ev.event_id)?;
         m.serialize_entry("table", table(ev.kind()))?;
         body(&mut m, ev)?;
@@ -105,12 +105,12 @@ fn body<M: SerializeMap>(m: &mut M, ev: &KmsEvent) -> Result<(), M::Error> {
             m.serialize_entry("status_flags", &Shown(r.status_flags))?;
             m.serialize_entry("kms_host", &r.kms_host)?;
             m.serialize_entry("kms_port", &r.kms_port)?;
-            m.serialize_entry("cmid", r.cmid.as_str())?;
+            m.serialize_entry("cmid", &r.cmid)?;
             m.serialize_entry("client_time", &shown_time(&r.client_time))?;
             m.serialize_entry("vm", &r.vm)?;
             m.serialize_entry("license_status", &r.license_status.code())?;
             m.serialize_entry("minutes_left", &r.minutes_left)?;
-            m.serialize_entry("act_id", r.act_id.as_str())?;
+            m.serialize_entry("act_id", &r.act_id)?;
             m.serialize_entry("min_count", &r.min_count)
         }
         KmsBody::ClientResponse(r) => {
@@ -123,24 +123,24 @@ fn body<M: SerializeMap>(m: &mut M, ev: &KmsEvent) -> Result<(), M::Error> {
             m.serialize_entry("client_time", &shown_time(&r.client_time))
         }
         KmsBody::HostRequest(r) => {
-            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("host", &ev.computer())?;
             m.serialize_entry("hresult", &Shown(r.hresult))?;
             m.serialize_entry("min_count", &r.min_count)?;
             m.serialize_entry("client_name", &r.client_name)?;
-            m.serialize_entry("cmid", r.cmid.as_str())?;
+            m.serialize_entry("cmid", &r.cmid)?;
             m.serialize_entry("client_time", &shown_time(&r.client_time))?;
             m.serialize_entry("vm", &r.vm)?;
             m.serialize_entry("license_status", &r.license_status.code())?;
             m.serialize_entry("minutes_left", &r.minutes_left)?;
-            m.serialize_entry("act_id", r.act_id.as_str())
+            m.serialize_entry("act_id", &r.act_id)
         }
         KmsBody::DnsPublishFailed(DnsPublishFailed { hresult, domain }) => {
-            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("host", &ev.computer())?;
             m.serialize_entry("hresult", &Shown(hresult))?;
             m.serialize_entry("domain", domain)
         }
         KmsBody::DnsPublishSucceeded(DnsPublishSucceeded { domain }) => {
-            m.serialize_entry("host", &ev.computer)?;
+            m.serialize_entry("host", &ev.computer())?;
             m.serialize_entry("domain", domain)
         }
         KmsBody::SppError(SppError { hresult, detail }) => {
@@ -148,12 +148,12 @@ fn body<M: SerializeMap>(m: &mut M, ev: &KmsEvent) -> Result<(), M::Error> {
             m.serialize_entry("detail", detail)
         }
         KmsBody::LicensingStatus(LicensingStatus { app_id, status }) => {
-            m.serialize_entry("app_id", &app_id.as_ref().map(|g| g.as_str()))?;
+            m.serialize_entry("app_id", app_id)?;
             m.serialize_entry("detail", status)
         }
         KmsBody::OtherActivation(o) => {
             m.serialize_entry("via", o.channel.name())?;
-            m.serialize_entry("act_id", &o.act_id.as_ref().map(|g| g.as_str()))?;
+            m.serialize_entry("act_id", &o.act_id)?;
             m.serialize_entry("hresult", &Shown(o.hresult))?;
             m.serialize_entry("detail", &o.detail)
         }
