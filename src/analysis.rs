@@ -24,7 +24,9 @@ pub struct Request<'a> {
 }
 
 pub struct Analysis {
+    /// The bundle read; its `events` are let go once the tables hold them (see `overview`).
     pub bundle: Ingested,
+    pub overview: Overview,
     pub attempts: Vec<Attempt>,
     pub findings: Vec<Finding>,
     /// Findings grouped by cause, in the order to fix them.
@@ -44,7 +46,7 @@ pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
 
 /// The analysis of a bundle already read (see `ingest::ingest_bytes`).
 pub fn run_on(
-    bundle: Ingested,
+    mut bundle: Ingested,
     rules: &[Rule],
     params: Params,
     expected_hosts: Vec<String>,
@@ -52,14 +54,18 @@ pub fn run_on(
     trace_memory("ingest");
     let attempts = correlate::correlate(&bundle, &params);
     trace_memory("correlation");
+    let overview = Overview::of(&bundle);
     let tables = tables::build(&bundle, &attempts, &params, &expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
+    // The tables hold every event now: the rows go before the rules run.
+    bundle.events = Vec::new();
     trace_memory("tables");
     let out = engine::run(rules, &tables);
     trace_memory("rules");
     let diagnoses = diagnose::diagnose(&out.findings, rules);
     Ok(Analysis {
         bundle,
+        overview,
         attempts,
         findings: out.findings,
         diagnoses,
@@ -70,75 +76,91 @@ pub fn run_on(
     })
 }
 
-impl Analysis {
+/// What the reports say of the bundle's events, taken before the events are let go.
+#[derive(Debug, Default)]
+pub struct Overview {
+    /// KMS events kept.
+    pub events: usize,
     /// KMS hosts seen: machines that logged host events, and hosts clients asked.
-    pub fn hosts(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for e in &self.bundle.events {
+    pub hosts: BTreeSet<String>,
+    /// Clients seen: machines that logged client requests or responses, or an activation through
+    /// Active Directory or AVMA.
+    pub clients: BTreeSet<String>,
+    /// The clients of each activation channel: `kms` (sent KMS requests), `ad` and `avma`
+    /// (activated that way). A client that moved from one to another is in both.
+    pub channels: BTreeMap<&'static str, BTreeSet<String>>,
+    /// First and last KMS event.
+    pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
+}
+
+impl Overview {
+    pub fn of(bundle: &Ingested) -> Overview {
+        let mut o = Overview {
+            events: bundle.events.len(),
+            time_span: bundle
+                .events
+                .first()
+                .zip(bundle.events.last())
+                .map(|(f, l)| (f.time, l.time)),
+            ..Overview::default()
+        };
+        for e in &bundle.events {
+            let id = || machine_id(e.computer());
             match &e.body {
                 KmsBody::HostRequest(_)
                 | KmsBody::DnsPublishFailed(_)
                 | KmsBody::DnsPublishSucceeded(_) => {
-                    out.insert(machine_id(e.computer()));
+                    o.hosts.insert(id());
                 }
                 KmsBody::ClientRequest(r) => {
                     if let Some(h) = &r.kms_host {
-                        out.insert(machine_id(h));
+                        o.hosts.insert(machine_id(h));
+                    }
+                    o.clients.insert(id());
+                    o.channels.entry("kms").or_default().insert(id());
+                }
+                KmsBody::ClientResponse(_) => {
+                    o.clients.insert(id());
+                }
+                KmsBody::OtherActivation(a) => {
+                    o.clients.insert(id());
+                    if a.succeeded() {
+                        o.channels.entry(a.channel.name()).or_default().insert(id());
                     }
                 }
                 _ => {}
             }
         }
-        out
+        // slmgr /dlv of a client activated through AD names its activation object.
+        for s in &bundle.slmgr {
+            if let (Some(c), Some(_)) = (&s.computer, &s.product.activation_object) {
+                o.channels.entry("ad").or_default().insert(machine_id(c));
+            }
+        }
+        o
+    }
+}
+
+impl Analysis {
+    pub fn hosts(&self) -> &BTreeSet<String> {
+        &self.overview.hosts
     }
 
-    /// Clients seen: machines that logged client requests or responses, or an activation through
-    /// Active Directory or AVMA.
-    pub fn clients(&self) -> BTreeSet<String> {
-        self.bundle
-            .events
+    pub fn clients(&self) -> &BTreeSet<String> {
+        &self.overview.clients
+    }
+
+    /// How many clients use each activation channel.
+    pub fn activation_channels(&self) -> BTreeMap<&'static str, usize> {
+        self.overview
+            .channels
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.body,
-                    KmsBody::ClientRequest(_)
-                        | KmsBody::ClientResponse(_)
-                        | KmsBody::OtherActivation(_)
-                )
-            })
-            .map(|e| machine_id(e.computer()))
+            .map(|(k, v)| (*k, v.len()))
             .collect()
     }
 
-    /// How many clients use each activation channel: `kms` (sent KMS requests), `ad` and `avma`
-    /// (activated that way). A client that moved from one to another counts in both.
-    pub fn activation_channels(&self) -> BTreeMap<&'static str, usize> {
-        let mut by: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
-        for e in &self.bundle.events {
-            let channel = match &e.body {
-                KmsBody::ClientRequest(_) => "kms",
-                KmsBody::OtherActivation(o) if o.succeeded() => o.channel.name(),
-                _ => continue,
-            };
-            by.entry(channel)
-                .or_default()
-                .insert(machine_id(e.computer()));
-        }
-        // slmgr /dlv of a client activated through AD names its activation object.
-        for s in &self.bundle.slmgr {
-            if let (Some(c), Some(_)) = (&s.computer, &s.product.activation_object) {
-                by.entry("ad").or_default().insert(machine_id(c));
-            }
-        }
-        by.into_iter().map(|(k, v)| (k, v.len())).collect()
-    }
-
-    /// First and last KMS event.
     pub fn time_span(&self) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
-        Some((
-            self.bundle.events.first()?.time,
-            self.bundle.events.last()?.time,
-        ))
+        self.overview.time_span
     }
 
     /// What keeps this analysis from covering the whole bundle: inputs that could not be read or

@@ -392,14 +392,9 @@ fn clients_activated_through_active_directory_are_not_reported() {
     let channels = a.activation_channels();
     assert!(channels["ad"] >= 10, "{channels:?}");
     // Every client that logged an AD activation, including those that tried KMS first.
-    let ad: std::collections::BTreeSet<String> = a
-        .bundle
-        .events
-        .iter()
-        .filter(|e| e.event_id == 12308)
-        .map(|e| kmslens::kms::values::machine_id(e.computer()))
-        .collect();
-    assert_eq!(ad.len(), channels["ad"]);
+    let ad = &a.overview.channels["ad"];
+    // The rows were let go once the tables held them.
+    assert!(a.bundle.events.is_empty() && a.overview.events > 0);
     for f in a.findings.iter().filter(|f| {
         matches!(
             f.rule.as_str(),

@@ -372,10 +372,9 @@ fn plain(s: &str) -> bool {
 fn element_text_in_place(s: &mut String) {
     let needs = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\u{FFFE}' || c == '\u{FFFF}';
     // Bytes first: U+FFFE and U+FFFF start with 0xEF in UTF-8, controls are single bytes.
-    if !s
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF)
-    {
+    let special = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0xEF;
+    // No early exit: a pass the compiler vectorizes over the short texts of a record.
+    if !s.bytes().fold(false, |acc, b| acc | special(b)) {
         return;
     }
     let mut out = String::with_capacity(s.len());
@@ -417,11 +416,19 @@ fn utf16_valid(bytes: &[u8]) -> Option<()> {
         return None;
     }
     let (pairs, _) = bytes.as_chunks::<2>();
-    if pairs.iter().all(|[lo, hi]| *hi == 0 && *lo < 0x80) {
+    if ascii(pairs) {
         return Some(());
     }
     char::decode_utf16(pairs.iter().map(|p| u16::from_le_bytes(*p)))
         .try_for_each(|c| c.ok().map(drop))
+}
+
+/// All code units ASCII: one pass without early exit, which the compiler vectorizes.
+fn ascii(pairs: &[[u8; 2]]) -> bool {
+    pairs
+        .iter()
+        .fold(0u16, |acc, p| acc | u16::from_le_bytes(*p))
+        < 0x80
 }
 
 /// Appends UTF-16LE text: ASCII (most of what Windows logs) byte for byte, the rest decoded.
@@ -430,8 +437,15 @@ fn push_utf16(bytes: &[u8], out: &mut String) -> Option<()> {
         return None;
     }
     let (pairs, _) = bytes.as_chunks::<2>();
-    if pairs.iter().all(|[lo, hi]| *hi == 0 && *lo < 0x80) {
-        out.extend(pairs.iter().map(|[lo, _]| char::from(*lo)));
+    if ascii(pairs) {
+        // Narrowed a block at a time on the stack: ASCII is valid UTF-8 as it is.
+        let mut block = [0u8; 64];
+        for part in pairs.chunks(block.len()) {
+            for (b, [lo, _]) in block.iter_mut().zip(part) {
+                *b = *lo;
+            }
+            out.push_str(std::str::from_utf8(&block[..part.len()]).ok()?);
+        }
         return Some(());
     }
     for c in char::decode_utf16(pairs.iter().map(|p| u16::from_le_bytes(*p))) {

@@ -276,6 +276,6 @@ mod tests {
             ("HostRequest", size_of::<HostRequest>()),
         ];
         eprintln!("{sizes:?}");
-        assert!(size_of::<KmsEvent>() <= 256, "{sizes:?}");
+        assert!(size_of::<KmsEvent>() <= 160, "{sizes:?}");
     }
 }

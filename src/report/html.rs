@@ -65,7 +65,7 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         out,
         "<header><h1>KMS activation analysis</h1><p>{} sources · {} KMS events · {} KMS hosts · {} clients · {span} · generated {} by kmslens {}</p></header><main>",
         a.bundle.sources.len(),
-        a.bundle.events.len(),
+        a.overview.events,
         cov.hosts.len(),
         cov.clients.len(),
         format_args!("{} {}", r.clock.minute(generated), r.clock.name()),

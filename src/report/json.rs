@@ -32,10 +32,10 @@ pub struct Report<'a> {
 #[derive(Serialize)]
 struct Inputs<'a> {
     activation_channels: BTreeMap<&'static str, usize>,
-    clients: BTreeSet<String>,
+    clients: &'a BTreeSet<String>,
     diagnostics: Vec<DiagnosticEntry<'a>>,
     expected_hosts: &'a [String],
-    hosts: BTreeSet<String>,
+    hosts: &'a BTreeSet<String>,
     params: BTreeMap<&'a str, f64>,
     sources: Vec<Source<'a>>,
     time_span: Option<TimeSpan>,

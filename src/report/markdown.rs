@@ -30,7 +30,7 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
         out,
         "{} sources, {} KMS events, {} KMS hosts ({}), {} clients.",
         a.bundle.sources.len(),
-        a.bundle.events.len(),
+        a.overview.events,
         cov.hosts.len(),
         cov.hosts.join(", "),
         cov.clients.len()

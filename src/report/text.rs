@@ -92,7 +92,7 @@ fn header(out: &mut String, r: &Report, st: &Style) {
         "Analysed: {} sources ({}), {} KMS events",
         a.bundle.sources.len(),
         r.kinds_read.join(", "),
-        a.bundle.events.len()
+        a.overview.events
     );
     let hosts = if cov.hosts.is_empty() {
         "none seen".to_string()
