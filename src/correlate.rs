@@ -103,11 +103,11 @@ pub struct HostFacts {
 pub fn host_log_spans(bundle: &Ingested) -> HashMap<String, Vec<(Timestamp, Timestamp)>> {
     let mut spans: HashMap<String, Vec<(Timestamp, Timestamp)>> = HashMap::new();
     for s in &bundle.sources {
-        if s.status != Status::Read || !s.tally.channels.iter().any(|c| ids::is_kms_channel(c)) {
+        if s.status != Status::Read || !s.tally.channels.iter().any(ids::is_kms_channel) {
             continue;
         }
         if let (Some(a), Some(b)) = (s.tally.first_time, s.tally.last_time) {
-            for c in &s.tally.computers {
+            for c in s.tally.computers.iter() {
                 spans.entry(machine_id(c)).or_default().push((a, b));
             }
         }

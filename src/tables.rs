@@ -442,8 +442,8 @@ pub static SOURCES: Table<SourceReport> = Table {
     own: &[
         Col::str("source", |r| text(&r.source)),
         Col::str("kind", |r| text(r.kind.name())),
-        Col::str("computer", |r| made(join(&r.tally.computers))),
-        Col::str("channel", |r| made(join(&r.tally.channels))),
+        Col::str("computer", |r| made(r.tally.computers.joined())),
+        Col::str("channel", |r| made(r.tally.channels.joined())),
         Col::int("records", |r| Some(r.tally.records as i64)),
         Col::int("kms_events", |r| Some(r.tally.kms_events as i64)),
         Col::time("first_time", |r| r.tally.first_time),
@@ -485,11 +485,7 @@ fn host_logs(sources: &[SourceReport]) -> Vec<HostLog> {
     sources
         .iter()
         .filter(|r| {
-            r.status == Status::Read
-                && r.tally
-                    .channels
-                    .iter()
-                    .any(|c| crate::kms::ids::is_kms_channel(c))
+            r.status == Status::Read && r.tally.channels.iter().any(crate::kms::ids::is_kms_channel)
         })
         .flat_map(|r| {
             r.tally.computers.iter().map(|c| HostLog {
@@ -789,10 +785,6 @@ pub fn build(
         ("time_status", TIME_STATUS.frame(&bundle.probes)?),
     ];
     Ok(Tables { frames })
-}
-
-fn join(set: &std::collections::BTreeSet<String>) -> String {
-    set.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

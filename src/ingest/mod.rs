@@ -246,7 +246,7 @@ fn name_output_machines<'a>(
         .filter(|r| r.kind.is_command_output() && r.status == Status::Read)
     {
         match named.get(&r.source) {
-            Some(c) => r.tally.computers = [c.clone()].into(),
+            Some(c) => r.tally.computers = report::NameSet::one(c),
             None => {
                 let kind = r.kind;
                 r.diag(
@@ -267,7 +267,7 @@ fn computers_by_container(
         Default::default();
     for r in reports.iter().filter(|r| r.kind.is_event_log()) {
         let set = beside.entry(container(&r.source)).or_default();
-        set.extend(r.tally.computers.iter().map(String::as_str));
+        set.extend(r.tally.computers.iter());
     }
     beside
 }
@@ -511,7 +511,7 @@ fn read_slmgr(input: &mut dyn Read, encoding: Detected, report: &mut SourceRepor
         );
     }
     if let Some(c) = &computer {
-        report.tally.computers.insert(c.clone());
+        report.tally.computers.insert(c);
     }
     for product in parsed.products {
         report.tally.slmgr.push(report::SlmgrRecord {

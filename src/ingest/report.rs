@@ -5,8 +5,48 @@ use crate::kms::{self, KmsEvent};
 use crate::messages::{Diagnostic, Location, Severity};
 use crate::sources::sniff::SourceKind;
 use jiff::Timestamp;
-use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// The few names a source gives (one computer and one channel, in practice), sorted: a vector,
+/// not a tree node per source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct NameSet(Vec<String>);
+
+impl NameSet {
+    pub fn one(name: &str) -> NameSet {
+        NameSet(vec![name.to_string()])
+    }
+
+    pub fn insert(&mut self, name: &str) {
+        if let Err(at) = self.0.binary_search_by(|n| n.as_str().cmp(name)) {
+            self.0.insert(at, name.to_string());
+        }
+    }
+
+    pub fn extend(&mut self, other: NameSet) {
+        for n in other.0 {
+            self.insert(&n);
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// `a, b`: how reports show the names.
+    pub fn joined(&self) -> String {
+        self.0.join(", ")
+    }
+}
 
 /// What reading (part of) a source gave. Chunks of one file each fill one, then merge.
 #[derive(Debug, Default)]
@@ -14,8 +54,8 @@ pub struct Tally {
     pub records: u64,
     pub first_time: Option<Timestamp>,
     pub last_time: Option<Timestamp>,
-    pub computers: BTreeSet<String>,
-    pub channels: BTreeSet<String>,
+    pub computers: NameSet,
+    pub channels: NameSet,
     pub events: Vec<KmsEvent>,
     /// Events kept from this source (stays when `events` is moved into the bundle's list).
     pub kms_events: usize,
@@ -110,11 +150,11 @@ impl Tally {
 
     /// Notes the computer and channel a record names.
     pub fn identify(&mut self, raw: &RawEvent) {
-        if !raw.computer.is_empty() && !self.computers.contains(&raw.computer) {
-            self.computers.insert(raw.computer.clone());
+        if !raw.computer.is_empty() {
+            self.computers.insert(&raw.computer);
         }
-        if !raw.channel.is_empty() && !self.channels.contains(&raw.channel) {
-            self.channels.insert(raw.channel.clone());
+        if !raw.channel.is_empty() {
+            self.channels.insert(&raw.channel);
         }
     }
 

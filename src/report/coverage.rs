@@ -85,20 +85,8 @@ pub fn of(a: &Analysis) -> Coverage {
                     logs.push(LogSpan {
                         source: s.source.to_string(),
                         kind: s.kind.name(),
-                        computers: s
-                            .tally
-                            .computers
-                            .iter()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        channels: s
-                            .tally
-                            .channels
-                            .iter()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        computers: s.tally.computers.joined(),
+                        channels: s.tally.channels.joined(),
                         records: s.tally.records,
                         kms_events: s.tally.kms_events,
                         first: s.tally.first_time,

@@ -62,8 +62,8 @@ enum DiagnosticEntry<'a> {
 
 #[derive(Serialize)]
 struct Source<'a> {
-    channels: &'a BTreeSet<String>,
-    computers: &'a BTreeSet<String>,
+    channels: &'a crate::ingest::report::NameSet,
+    computers: &'a crate::ingest::report::NameSet,
     damaged: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,

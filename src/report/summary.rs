@@ -64,10 +64,10 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
                 r.tally.records, r.tally.kms_events
             );
             if !r.tally.computers.is_empty() {
-                let _ = write!(s, " | {}", join(&r.tally.computers));
+                let _ = write!(s, " | {}", r.tally.computers.joined());
             }
             if !r.tally.channels.is_empty() {
-                let _ = write!(s, " | {}", join(&r.tally.channels));
+                let _ = write!(s, " | {}", r.tally.channels.joined());
             }
             if let (Some(a), Some(b)) = (r.tally.first_time, r.tally.last_time) {
                 let _ = write!(
@@ -93,8 +93,4 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
         );
     }
     s
-}
-
-fn join(set: &std::collections::BTreeSet<String>) -> String {
-    set.iter().cloned().collect::<Vec<_>>().join(", ")
 }
