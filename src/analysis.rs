@@ -12,7 +12,7 @@ use crate::rules::finding::Finding;
 use crate::rules::{Rule, RuleError};
 use crate::tables;
 use indicatif::ProgressBar;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 pub struct Request<'a> {
@@ -95,42 +95,49 @@ pub struct Overview {
 
 impl Overview {
     pub fn of(bundle: &Ingested) -> Overview {
-        let mut o = Overview {
-            events: bundle.events.len(),
-            time_span: bundle
-                .events
-                .first()
-                .zip(bundle.events.last())
-                .map(|(f, l)| (f.time, l.time)),
-            ..Overview::default()
-        };
+        // Distinct names first, borrowed from the events; owned copies once per name.
+        let mut hosts: HashSet<&str> = HashSet::new();
+        let mut asked: HashSet<&str> = HashSet::new();
+        let mut clients: HashSet<&str> = HashSet::new();
+        let mut channels: BTreeMap<&'static str, HashSet<&str>> = BTreeMap::new();
         for e in &bundle.events {
-            let id = || machine_id(e.computer());
+            let id = &**e.machine();
             match &e.body {
                 KmsBody::HostRequest(_)
                 | KmsBody::DnsPublishFailed(_)
                 | KmsBody::DnsPublishSucceeded(_) => {
-                    o.hosts.insert(id());
+                    hosts.insert(id);
                 }
                 KmsBody::ClientRequest(r) => {
                     if let Some(h) = &r.kms_host {
-                        o.hosts.insert(machine_id(h));
+                        asked.insert(h);
                     }
-                    o.clients.insert(id());
-                    o.channels.entry("kms").or_default().insert(id());
+                    clients.insert(id);
+                    channels.entry("kms").or_default().insert(id);
                 }
                 KmsBody::ClientResponse(_) => {
-                    o.clients.insert(id());
+                    clients.insert(id);
                 }
                 KmsBody::OtherActivation(a) => {
-                    o.clients.insert(id());
+                    clients.insert(id);
                     if a.succeeded() {
-                        o.channels.entry(a.channel.name()).or_default().insert(id());
+                        channels.entry(a.channel.name()).or_default().insert(id);
                     }
                 }
                 _ => {}
             }
         }
+        let owned = |set: HashSet<&str>| set.into_iter().map(str::to_string).collect();
+        let mut o = Overview {
+            events: bundle.events.len(),
+            hosts: owned(hosts),
+            clients: owned(clients),
+            channels: channels.into_iter().map(|(k, v)| (k, owned(v))).collect(),
+            time_span: (bundle.events.first())
+                .zip(bundle.events.last())
+                .map(|(f, l)| (f.time, l.time)),
+        };
+        o.hosts.extend(asked.into_iter().map(machine_id));
         // slmgr /dlv of a client activated through AD names its activation object.
         for s in &bundle.slmgr {
             if let (Some(c), Some(_)) = (&s.computer, &s.product.activation_object) {

@@ -121,17 +121,17 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     let match_window = minutes("match_window_minutes");
     let client_time_window = minutes("client_time_match_minutes");
 
-    let mut requests: HashMap<String, Vec<(&KmsEvent, &ClientRequest)>> = HashMap::new();
-    let mut responses: HashMap<String, Vec<(&KmsEvent, &ClientResponse)>> = HashMap::new();
+    let mut requests: HashMap<Arc<str>, Vec<(&KmsEvent, &ClientRequest)>> = HashMap::new();
+    let mut responses: HashMap<Arc<str>, Vec<(&KmsEvent, &ClientResponse)>> = HashMap::new();
     let mut host_records: HashMap<(Guid, String), Vec<(&KmsEvent, &HostRequest)>> = HashMap::new();
     for e in &bundle.events {
         match &e.body {
             KmsBody::ClientRequest(r) => requests
-                .entry(machine_id(e.computer()))
+                .entry(e.machine().clone())
                 .or_default()
                 .push((e, r)),
             KmsBody::ClientResponse(r) => responses
-                .entry(machine_id(e.computer()))
+                .entry(e.machine().clone())
                 .or_default()
                 .push((e, r)),
             KmsBody::HostRequest(h) => host_records
@@ -146,11 +146,11 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     let mut ids = Ids::default();
     let mut used_host: HashSet<(Arc<str>, u64)> = HashSet::new();
     let mut out = Vec::new();
-    let mut clients: Vec<&String> = requests.keys().collect();
+    let mut clients: Vec<&Arc<str>> = requests.keys().collect();
     clients.sort();
     for client in clients {
         let reqs = &requests[client];
-        let client_id = ids.get(client);
+        let client_id = client.clone();
         let offset = info_time_offset(reqs);
         let resps = responses.get(client).map(Vec::as_slice).unwrap_or(&[]);
         let mut next_resp = 0usize;
@@ -204,7 +204,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 (
                     Evidence::of(he),
                     HostFacts {
-                        host: ids.get(&machine_id(he.computer())),
+                        host: he.machine().clone(),
                         hresult: h.hresult,
                         skew_minutes: skew,
                     },

@@ -17,7 +17,10 @@ use crate::kms::values::{Guid, domain_id, machine_domain, machine_id};
 use crate::kms::{KmsBody, KmsEvent};
 use jiff::Timestamp;
 use polars::prelude::*;
-use polars_arrow::array::{MutableBinaryViewArray, View};
+use polars_arrow::array::{
+    BooleanArray, MutableBinaryViewArray, MutableBooleanArray, MutablePrimitiveArray,
+    PrimitiveArray, View,
+};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -45,6 +48,8 @@ impl Kind {
 /// Reads one column's value from a row of type `R`.
 pub enum Get<R> {
     Str(for<'a> fn(&'a R) -> Option<Cow<'a, str>>),
+    /// A text column of GUIDs: written from their 16 bytes, no string per row.
+    Guid(fn(&R) -> Option<Guid>),
     Int(fn(&R) -> Option<i64>),
     Float(fn(&R) -> Option<f64>),
     Bool(fn(&R) -> Option<bool>),
@@ -59,7 +64,7 @@ pub struct Col<R> {
 impl<R> Col<R> {
     pub fn kind(&self) -> Kind {
         match self.get {
-            Get::Str(_) => Kind::Str,
+            Get::Str(_) | Get::Guid(_) => Kind::Str,
             Get::Int(_) => Kind::Int,
             Get::Float(_) => Kind::Float,
             Get::Bool(_) => Kind::Bool,
@@ -71,6 +76,12 @@ impl<R> Col<R> {
         Col {
             name,
             get: Get::Str(f),
+        }
+    }
+    pub const fn guid(name: &'static str, f: fn(&R) -> Option<Guid>) -> Self {
+        Col {
+            name,
+            get: Get::Guid(f),
         }
     }
     pub const fn int(name: &'static str, f: fn(&R) -> Option<i64>) -> Self {
@@ -138,38 +149,80 @@ impl<R: 'static> Table<R> {
         self.lead.iter().chain(self.own)
     }
 
-    /// The frame of the rows this table keeps, a column at a time.
+    /// The frame of the rows this table keeps. Rows are read once each, every column's value
+    /// taken in that one visit: a pass per column would fetch every row from memory again.
     pub fn frame<'r>(&self, rows: impl IntoIterator<Item = &'r R>) -> PolarsResult<DataFrame> {
         let rows: Vec<&R> = rows.into_iter().filter(|r| (self.keep)(r)).collect();
+        let mut builders: Vec<Builder<R>> = self
+            .columns()
+            .map(|c| Builder::new(&c.get, rows.len()))
+            .collect();
+        for r in &rows {
+            for b in &mut builders {
+                b.push(r);
+            }
+        }
         let columns = self
             .columns()
-            .map(|c| column(c, &rows))
+            .zip(builders)
+            .map(|(c, b)| b.finish(c.name.into()))
             .collect::<PolarsResult<Vec<_>>>()?;
         DataFrame::new(rows.len(), columns)
     }
 }
 
-fn column<R>(c: &Col<R>, rows: &[&R]) -> PolarsResult<Column> {
-    let name: PlSmallStr = c.name.into();
-    Ok(match c.get {
-        Get::Str(f) => {
-            let mut col = TextColumn::with_capacity(rows.len());
-            for r in rows {
-                col.push(f(r).as_deref());
-            }
-            col.finish(name).into_column()
+/// One column being filled, with the getter of its values.
+enum Builder<R> {
+    Text(for<'a> fn(&'a R) -> Option<Cow<'a, str>>, TextColumn),
+    Guid(fn(&R) -> Option<Guid>, TextColumn),
+    // Arrow arrays filled in place: 8 bytes and a validity bit a cell, the frame's own memory.
+    Int(fn(&R) -> Option<i64>, MutablePrimitiveArray<i64>),
+    Float(fn(&R) -> Option<f64>, MutablePrimitiveArray<f64>),
+    Bool(fn(&R) -> Option<bool>, MutableBooleanArray),
+    /// Microseconds since the Unix epoch.
+    Time(fn(&R) -> Option<Timestamp>, MutablePrimitiveArray<i64>),
+}
+
+impl<R> Builder<R> {
+    fn new(get: &Get<R>, rows: usize) -> Builder<R> {
+        match *get {
+            Get::Str(f) => Builder::Text(f, TextColumn::with_capacity(rows)),
+            Get::Guid(f) => Builder::Guid(f, TextColumn::with_capacity(rows)),
+            Get::Int(f) => Builder::Int(f, MutablePrimitiveArray::with_capacity(rows)),
+            Get::Float(f) => Builder::Float(f, MutablePrimitiveArray::with_capacity(rows)),
+            Get::Bool(f) => Builder::Bool(f, MutableBooleanArray::with_capacity(rows)),
+            Get::Time(f) => Builder::Time(f, MutablePrimitiveArray::with_capacity(rows)),
         }
-        Get::Int(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
-        Get::Float(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
-        Get::Bool(f) => Column::new(name, rows.iter().map(|r| f(r)).collect::<Vec<_>>()),
-        Get::Time(f) => Column::new(
-            name,
-            rows.iter()
-                .map(|r| f(r).map(|t| t.as_microsecond()))
-                .collect::<Vec<_>>(),
-        )
-        .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?,
-    })
+    }
+
+    fn push(&mut self, r: &R) {
+        match self {
+            Builder::Text(f, t) => t.push(f(r).as_deref()),
+            Builder::Guid(f, t) => t.push(f(r).map(|g| g.text()).as_deref()),
+            Builder::Int(f, v) => v.push(f(r)),
+            Builder::Float(f, v) => v.push(f(r)),
+            Builder::Bool(f, v) => v.push(f(r)),
+            Builder::Time(f, v) => v.push(f(r).map(|t| t.as_microsecond())),
+        }
+    }
+
+    fn finish(self, name: PlSmallStr) -> PolarsResult<Column> {
+        Ok(match self {
+            Builder::Text(_, t) | Builder::Guid(_, t) => t.finish(name).into_column(),
+            Builder::Int(_, v) => {
+                Int64Chunked::with_chunk(name, PrimitiveArray::from(v)).into_column()
+            }
+            Builder::Float(_, v) => {
+                Float64Chunked::with_chunk(name, PrimitiveArray::from(v)).into_column()
+            }
+            Builder::Bool(_, v) => {
+                BooleanChunked::with_chunk(name, BooleanArray::from(v)).into_column()
+            }
+            Builder::Time(_, v) => Int64Chunked::with_chunk(name, PrimitiveArray::from(v))
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_column(),
+        })
+    }
 }
 
 /// A text column that stores each distinct value once: the same source, machine, CMID or
@@ -232,11 +285,6 @@ fn text(v: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Borrowed(v))
 }
 
-/// A GUID's text for the cell.
-fn guid(g: Guid) -> Option<Cow<'static, str>> {
-    Some(Cow::Owned(g.to_string()))
-}
-
 /// A text value made for the cell.
 fn made(v: impl ToString) -> Option<Cow<'static, str>> {
     Some(Cow::Owned(v.to_string()))
@@ -261,7 +309,7 @@ const CLIENT_LEAD: &[Col<KmsEvent>] = &[
     Col::str("source", |e| text(e.source())),
     Col::int("record_id", |e| Some(e.record_id as i64)),
     Col::str("computer", |e| text(e.computer())),
-    Col::str("client", |e| made(machine_id(e.computer()))),
+    Col::str("client", |e| text(e.machine())),
     Col::time("time", |e| Some(e.time)),
 ];
 
@@ -269,7 +317,7 @@ const CLIENT_LEAD: &[Col<KmsEvent>] = &[
 const HOST_LEAD: &[Col<KmsEvent>] = &[
     Col::str("source", |e| text(e.source())),
     Col::int("record_id", |e| Some(e.record_id as i64)),
-    Col::str("host", |e| made(machine_id(e.computer()))),
+    Col::str("host", |e| text(e.machine())),
     Col::time("time", |e| Some(e.time)),
 ];
 
@@ -289,7 +337,7 @@ pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
         Col::int("kms_port", |e| {
             body!(e, ClientRequest).kms_port.map(i64::from)
         }),
-        Col::str("cmid", |e| guid(body!(e, ClientRequest).cmid)),
+        Col::guid("cmid", |e| Some(body!(e, ClientRequest).cmid)),
         Col::time("client_time", |e| body!(e, ClientRequest).client_time),
         Col::bool("vm", |e| Some(body!(e, ClientRequest).vm)),
         Col::int("license_status", |e| {
@@ -298,7 +346,7 @@ pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
         Col::int("minutes_left", |e| {
             Some(body!(e, ClientRequest).minutes_left.into())
         }),
-        Col::str("act_id", |e| guid(body!(e, ClientRequest).act_id)),
+        Col::guid("act_id", |e| Some(body!(e, ClientRequest).act_id)),
         Col::int("min_count", |e| {
             body!(e, ClientRequest).min_count.map(i64::from)
         }),
@@ -344,7 +392,7 @@ pub static HOST_REQUESTS: Table<KmsEvent> = Table {
         Col::str("client", |e| {
             made(machine_id(&body!(e, HostRequest).client_name))
         }),
-        Col::str("cmid", |e| guid(body!(e, HostRequest).cmid)),
+        Col::guid("cmid", |e| Some(body!(e, HostRequest).cmid)),
         Col::time("client_time", |e| body!(e, HostRequest).client_time),
         Col::bool("vm", |e| Some(body!(e, HostRequest).vm)),
         Col::int("license_status", |e| {
@@ -353,7 +401,7 @@ pub static HOST_REQUESTS: Table<KmsEvent> = Table {
         Col::int("minutes_left", |e| {
             Some(body!(e, HostRequest).minutes_left.into())
         }),
-        Col::str("act_id", |e| guid(body!(e, HostRequest).act_id)),
+        Col::guid("act_id", |e| Some(body!(e, HostRequest).act_id)),
     ],
 };
 
@@ -402,7 +450,7 @@ pub static OTHER_ACTIVATIONS: Table<KmsEvent> = Table {
     lead: CLIENT_LEAD,
     own: &[
         Col::str("via", |e| text(body!(e, OtherActivation).channel.name())),
-        Col::str("act_id", |e| guid(body!(e, OtherActivation).act_id?)),
+        Col::guid("act_id", |e| body!(e, OtherActivation).act_id),
         Col::str("hresult", |e| made(body!(e, OtherActivation).hresult)),
         Col::bool("succeeded", |e| Some(body!(e, OtherActivation).succeeded())),
         Col::str("detail", |e| text(&body!(e, OtherActivation).detail)),
@@ -624,8 +672,8 @@ pub static ATTEMPTS: Table<Attempt> = Table {
     own: &[
         Col::str("client", |a| text(&a.client)),
         Col::str("computer", |a| text(&a.computer)),
-        Col::str("cmid", |a| guid(a.cmid)),
-        Col::str("act_id", |a| guid(a.act_id)),
+        Col::guid("cmid", |a| Some(a.cmid)),
+        Col::guid("act_id", |a| Some(a.act_id)),
         Col::str("source", |a| text(&a.request.source)),
         Col::int("record_id", |a| Some(a.request.record_id as i64)),
         Col::time("time", |a| Some(a.request.time)),

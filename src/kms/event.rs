@@ -26,6 +26,8 @@ pub struct Origin {
     pub source: Arc<str>,
     /// `Computer`, `Channel` and provider name.
     pub computer: Arc<str>,
+    /// The machine identity of `computer` (`values::machine_id`), worked out once.
+    pub machine: Arc<str>,
     pub channel: Arc<str>,
     pub provider: Arc<str>,
 }
@@ -69,9 +71,14 @@ impl Names {
             Some(o) if **pick(o) == *name => pick(o).clone(),
             _ => Arc::from(name),
         };
+        let machine = match &last {
+            Some(o) if *o.computer == *computer => o.machine.clone(),
+            _ => Arc::from(super::values::machine_id(computer)),
+        };
         let origin = Arc::new(Origin {
             source: source.clone(),
             computer: reuse(|o| &o.computer, computer),
+            machine,
             channel: reuse(|o| &o.channel, channel),
             provider: reuse(|o| &o.provider, provider),
         });
@@ -96,6 +103,11 @@ impl KmsEvent {
 
     pub fn computer(&self) -> &Arc<str> {
         &self.origin.computer
+    }
+
+    /// The machine identity of the computer that logged the event.
+    pub fn machine(&self) -> &Arc<str> {
+        &self.origin.machine
     }
 
     pub fn channel(&self) -> &Arc<str> {
