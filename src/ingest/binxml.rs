@@ -129,11 +129,14 @@ fn read_instance(
 ) -> Option<()> {
     let def = template_instance(chunk, at, len, &mut scratch.values)?;
     let t = templates.get(chunk, def)?;
-    let (values, s) = (&scratch.values, &mut scratch.text);
-    system_fields(chunk, &t, values, s, ev)?;
-    event_data(chunk, &t, values, s, ev)?;
+    let outer = Instance {
+        chunk,
+        values: &scratch.values,
+    };
+    system_fields(&outer, &t, &mut scratch.text, ev)?;
+    event_data(&outer, &t, &mut scratch.text, ev)?;
     if let Some(i) = t.nested {
-        let Val::Fragment(at, len) = *values.get(usize::from(i))? else {
+        let Val::Fragment(at, len) = *scratch.values.get(usize::from(i))? else {
             return None;
         };
         let def = template_instance(chunk, at, len, &mut scratch.nested)?;
@@ -141,29 +144,27 @@ fn read_instance(
         if t.nested.is_some() || t.unsupported {
             return None;
         }
-        event_data(chunk, &t, &scratch.nested, &mut scratch.text, ev)?;
+        let nested = Instance {
+            chunk,
+            values: &scratch.nested,
+        };
+        event_data(&nested, &t, &mut scratch.text, ev)?;
     }
     Some(())
 }
 
 /// The `<System>` fields. Attribute values must be plain; element text reads back as the XML
 /// path reads it.
-fn system_fields(
-    chunk: &[u8],
-    t: &Template,
-    values: &[Val],
-    s: &mut String,
-    ev: &mut RawEvent,
-) -> Option<()> {
+fn system_fields(i: &Instance, t: &Template, s: &mut String, ev: &mut RawEvent) -> Option<()> {
     let attr = |src: &Option<Src>, out: &mut String| -> Option<bool> {
-        let present = field_into(chunk, src, values, out)?;
+        let present = i.field_into(src, out)?;
         (!present || plain(out)).then_some(present)
     };
     if !attr(&t.provider_name, &mut ev.provider)? {
         attr(&t.provider_source, &mut ev.provider)?;
     }
     let text = |src: &Option<Src>, out: &mut String| -> Option<bool> {
-        let present = field_into(chunk, src, values, out)?;
+        let present = i.field_into(src, out)?;
         element_text_in_place(out);
         Some(present)
     };
@@ -183,7 +184,7 @@ fn system_fields(
         None
     };
     ev.time = match &t.time {
-        Some(Src::Sub(i, _)) => match values.get(usize::from(*i))? {
+        Some(Src::Sub(n, _)) => match i.values.get(usize::from(*n))? {
             Val::Time(t) => Some(*t),
             _ => return None,
         },
@@ -221,13 +222,8 @@ fn template_instance(chunk: &[u8], at: usize, len: usize, values: &mut Vec<Val>)
 }
 
 /// `<Data>` values and `<Binary>` of a template, with its instance's values.
-fn event_data(
-    chunk: &[u8],
-    t: &Template,
-    values: &[Val],
-    s: &mut String,
-    ev: &mut RawEvent,
-) -> Option<()> {
+fn event_data(i: &Instance, t: &Template, s: &mut String, ev: &mut RawEvent) -> Option<()> {
+    let (chunk, values) = (i.chunk, i.values);
     for d in &t.data {
         let Some(src) = d else {
             ev.data.push("");
@@ -246,7 +242,7 @@ fn event_data(
             // An optional value left empty drops its element.
             (Src::Sub(_, true), Some(Val::Null)) => {}
             _ => {
-                if !field_into(chunk, d, values, s)? {
+                if !i.field_into(d, s)? {
                     return None;
                 }
                 element_text_in_place(s);
@@ -257,7 +253,7 @@ fn event_data(
     match &t.binary {
         None => {}
         // An optional value left empty drops its element (as evtx renders it).
-        Some(Some(Src::Sub(i, true))) => match values.get(usize::from(*i))? {
+        Some(Some(Src::Sub(n, true))) => match values.get(usize::from(*n))? {
             Val::Binary(n) if *n > 0 => ev.has_binary = true,
             Val::Null => {}
             _ => return None,
@@ -313,34 +309,42 @@ fn sub_value<'v>(src: &Src, values: &'v [Val]) -> Option<&'v Val> {
     }
 }
 
-/// Writes a field's text into `out` (emptied first): `Some(false)` when the template has no such
-/// field (the XML has no such text either), `Some(true)` when it has, `None` when this subset
-/// cannot tell (an optional value left empty, a value that is not text).
-fn field_into(chunk: &[u8], src: &Option<Src>, values: &[Val], out: &mut String) -> Option<bool> {
-    out.clear();
-    match src {
-        None => Some(false),
-        Some(Src::Static(s)) => {
-            out.push_str(s);
-            Some(true)
+/// A template instance's values, with the chunk their text is in.
+struct Instance<'a> {
+    chunk: &'a [u8],
+    values: &'a [Val],
+}
+
+impl Instance<'_> {
+    /// Writes a field's text into `out` (emptied first): `Some(false)` when the template has no
+    /// such field (the XML has no such text either), `Some(true)` when it has, `None` when this
+    /// subset cannot tell (an optional value left empty, a value that is not text).
+    fn field_into(&self, src: &Option<Src>, out: &mut String) -> Option<bool> {
+        out.clear();
+        match src {
+            None => Some(false),
+            Some(Src::Static(s)) => {
+                out.push_str(s);
+                Some(true)
+            }
+            Some(Src::Sub(i, optional)) => match *self.values.get(usize::from(*i))? {
+                Val::Null if *optional => None,
+                Val::Null => Some(true),
+                Val::Str(at, len) => {
+                    push_utf16(self.chunk.get(at..at + len)?, out)?;
+                    Some(true)
+                }
+                Val::Signed(n) => {
+                    write!(out, "{n}").ok()?;
+                    Some(true)
+                }
+                Val::Unsigned(n) => {
+                    write!(out, "{n}").ok()?;
+                    Some(true)
+                }
+                _ => None,
+            },
         }
-        Some(Src::Sub(i, optional)) => match *values.get(usize::from(*i))? {
-            Val::Null if *optional => None,
-            Val::Null => Some(true),
-            Val::Str(at, len) => {
-                push_utf16(chunk.get(at..at + len)?, out)?;
-                Some(true)
-            }
-            Val::Signed(n) => {
-                write!(out, "{n}").ok()?;
-                Some(true)
-            }
-            Val::Unsigned(n) => {
-                write!(out, "{n}").ok()?;
-                Some(true)
-            }
-            _ => None,
-        },
     }
 }
 
