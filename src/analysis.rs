@@ -55,10 +55,10 @@ pub fn run_on(
     let attempts = correlate::correlate(&bundle, &params);
     trace_memory("correlation");
     let overview = Overview::of(&bundle);
-    let tables = tables::build(&bundle, &attempts, &params, &expected_hosts)
+    // The tables take the events and let them go once they hold them.
+    let events = std::mem::take(&mut bundle.events);
+    let tables = tables::build(&bundle, events, &attempts, &params, &expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
-    // The tables hold every event now: the rows go before the rules run.
-    bundle.events = Vec::new();
     trace_memory("tables");
     let out = engine::run(rules, &tables);
     trace_memory("rules");

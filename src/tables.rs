@@ -806,32 +806,38 @@ impl Tables {
     }
 }
 
+/// The tables of a bundle. `events` (the bundle's, moved out of it) are let go as soon as their
+/// tables are built, before the attempts table: they and the frames are not all alive at once.
 pub fn build(
     bundle: &Ingested,
+    events: Vec<KmsEvent>,
     attempts: &[Attempt],
     params: &Params,
     expected_hosts: &[String],
 ) -> PolarsResult<Tables> {
-    let events = &bundle.events;
+    let of_events = [
+        ("client_requests", CLIENT_REQUESTS.frame(&events)?),
+        ("client_responses", CLIENT_RESPONSES.frame(&events)?),
+        ("host_requests", HOST_REQUESTS.frame(&events)?),
+        ("host_dns", HOST_DNS.frame(&events)?),
+        ("spp_errors", SPP_ERRORS.frame(&events)?),
+        ("kms_log_events", KMS_LOG_EVENTS.frame(&events)?),
+        ("other_activations", OTHER_ACTIVATIONS.frame(&events)?),
+    ];
+    drop(events);
     let params: Vec<(String, f64)> = params.iter().map(|(n, v)| (n.to_string(), v)).collect();
-    let frames = vec![
+    let mut frames = vec![
         ("sources", SOURCES.frame(&bundle.sources)?),
-        ("client_requests", CLIENT_REQUESTS.frame(events)?),
-        ("client_responses", CLIENT_RESPONSES.frame(events)?),
-        ("host_requests", HOST_REQUESTS.frame(events)?),
-        ("host_dns", HOST_DNS.frame(events)?),
-        ("spp_errors", SPP_ERRORS.frame(events)?),
         ("slmgr", SLMGR.frame(&bundle.slmgr)?),
         ("attempts", ATTEMPTS.frame(attempts)?),
         ("params", PARAMS.frame(&params)?),
         ("expected_hosts", EXPECTED_HOSTS.frame(expected_hosts)?),
-        ("kms_log_events", KMS_LOG_EVENTS.frame(events)?),
         ("host_logs", HOST_LOGS.frame(&host_logs(&bundle.sources))?),
-        ("other_activations", OTHER_ACTIVATIONS.frame(events)?),
         ("products", PRODUCTS.frame(&products())?),
         ("srv_lookups", SRV_LOOKUPS.frame(&bundle.probes)?),
         ("time_status", TIME_STATUS.frame(&bundle.probes)?),
     ];
+    frames.extend(of_events);
     Ok(Tables { frames })
 }
 
