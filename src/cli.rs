@@ -378,16 +378,30 @@ fn emit(output: Option<&PathBuf>, text: &str) -> Result<(), String> {
 /// Writes `text` with `styled`: its colour codes kept or dropped as `--color`, `NO_COLOR`,
 /// `CLICOLOR` and the destination say (`anstream`; old Windows consoles get console calls).
 fn write_out(output: Option<&PathBuf>, text: &str, styled: bool) -> Result<(), String> {
-    fn write_all(mut out: impl Write, text: &str) -> std::io::Result<()> {
-        out.write_all(text.as_bytes()).and_then(|_| out.flush())
+    stream_out(output, styled, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes a report through `body` to the file or stdout, colour kept only where wanted.
+fn stream_out(
+    output: Option<&PathBuf>,
+    styled: bool,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
+    fn through(
+        mut out: impl Write,
+        body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        body(&mut out).and_then(|_| out.flush())
     }
     let choice = anstream::ColorChoice::global();
     let res = match (output, styled) {
         (Some(p), true) => std::fs::File::create(p)
-            .and_then(|f| write_all(anstream::AutoStream::new(f, choice), text)),
-        (Some(p), false) => std::fs::write(p, text),
-        (None, true) => write_all(anstream::stdout().lock(), text),
-        (None, false) => write_all(std::io::stdout().lock(), text),
+            .and_then(|f| through(anstream::AutoStream::new(f, choice), body)),
+        (Some(p), false) => {
+            std::fs::File::create(p).and_then(|f| through(std::io::BufWriter::new(f), body))
+        }
+        (None, true) => through(anstream::stdout().lock(), body),
+        (None, false) => through(std::io::BufWriter::new(std::io::stdout().lock()), body),
     };
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!(
@@ -438,21 +452,28 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         return fatal("no event log could be read from the given paths (see above)");
     }
     let now = jiff::Timestamp::now();
-    let rendered = match args.format {
+    let out = args.output.as_ref();
+    let written = match args.format {
         ReportFormat::Text => {
             // Styled always: `emit` keeps the codes only where colour is wanted.
             let opts = text::Options {
                 colour: true,
                 verbose: args.verbose,
             };
-            text::render(&model::of(&a), &opts)
+            write_out(out, &text::render(&model::of(&a), &opts), true)
         }
-        ReportFormat::Json => json::render(&a, now),
-        ReportFormat::Md => markdown::render(&model::of(&a), now, args.verbose),
-        ReportFormat::Html => html::render(&model::of(&a), now, args.verbose),
+        // Streamed: the report of a large bundle is not held whole in memory.
+        ReportFormat::Json => stream_out(out, false, |w| json::write(&a, now, w)),
+        ReportFormat::Md => write_out(
+            out,
+            &markdown::render(&model::of(&a), now, args.verbose),
+            false,
+        ),
+        ReportFormat::Html => {
+            write_out(out, &html::render(&model::of(&a), now, args.verbose), false)
+        }
     };
-    let styled = args.format == ReportFormat::Text;
-    if let Err(e) = write_out(args.output.as_ref(), &rendered, styled) {
+    if let Err(e) = written {
         return fatal(e);
     }
     if args.strict {
