@@ -150,7 +150,6 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
     clients.sort();
     for client in clients {
         let reqs = &requests[client];
-        let client_id = client.clone();
         let offset = info_time_offset(reqs);
         let resps = responses.get(client).map(Vec::as_slice).unwrap_or(&[]);
         let mut next_resp = 0usize;
@@ -216,7 +215,7 @@ pub fn correlate(bundle: &Ingested, params: &Params) -> Vec<Attempt> {
                 host.as_ref().map(|(_, h)| h),
             );
             out.push(Attempt {
-                client: client_id.clone(),
+                client: Arc::clone(client),
                 computer: e.computer().clone(),
                 cmid: r.cmid,
                 act_id: r.act_id,

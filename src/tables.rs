@@ -166,7 +166,7 @@ impl<R: 'static> Table<R> {
             .columns()
             .zip(builders)
             .map(|(c, b)| b.finish(c.name.into()))
-            .collect::<PolarsResult<Vec<_>>>()?;
+            .collect();
         DataFrame::new(rows.len(), columns)
     }
 }
@@ -206,8 +206,8 @@ impl<R> Builder<R> {
         }
     }
 
-    fn finish(self, name: PlSmallStr) -> PolarsResult<Column> {
-        Ok(match self {
+    fn finish(self, name: PlSmallStr) -> Column {
+        match self {
             Builder::Text(_, t) | Builder::Guid(_, t) => t.finish(name).into_column(),
             Builder::Int(_, v) => {
                 Int64Chunked::with_chunk(name, PrimitiveArray::from(v)).into_column()
@@ -221,7 +221,7 @@ impl<R> Builder<R> {
             Builder::Time(_, v) => Int64Chunked::with_chunk(name, PrimitiveArray::from(v))
                 .into_datetime(TimeUnit::Microseconds, None)
                 .into_column(),
-        })
+        }
     }
 }
 

@@ -24,10 +24,11 @@ pub struct KmsEvent {
 pub struct Origin {
     /// Path of the log inside the bundle (`bundle.zip!client01/Application.evtx`).
     pub source: Arc<str>,
-    /// `Computer`, `Channel` and provider name.
+    /// `Computer`.
     pub computer: Arc<str>,
     /// The machine identity of `computer` (`values::machine_id`), worked out once.
     pub machine: Arc<str>,
+    /// `Channel` and provider name.
     pub channel: Arc<str>,
     pub provider: Arc<str>,
 }
