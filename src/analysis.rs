@@ -76,6 +76,23 @@ pub fn run_on(
     })
 }
 
+/// The tables of a bundle without the rules (`kmslens export`): ingest, correlation, tables.
+/// The bundle comes back without its events, which the tables hold.
+pub fn tables_of(
+    paths: &[PathBuf],
+    ingest: &IngestOptions,
+    params: &Params,
+    expected_hosts: &[String],
+    progress: &ProgressBar,
+) -> Result<(Ingested, tables::Tables), String> {
+    let mut bundle = ingest::ingest(paths, ingest, progress);
+    let attempts = correlate::correlate(&bundle, params);
+    let events = std::mem::take(&mut bundle.events);
+    let tables = tables::build(&bundle, events, &attempts, params, expected_hosts)
+        .map_err(|e| format!("building tables: {e}"))?;
+    Ok((bundle, tables))
+}
+
 /// What the reports say of the bundle's events, taken before the events are let go.
 #[derive(Debug, Default)]
 pub struct Overview {

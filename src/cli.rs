@@ -65,6 +65,12 @@ pub enum Command {
     /// errors (nothing readable, bad --set), 3 with --strict when the analysis is incomplete
     /// (an input unreadable, damaged or timed out, or a rule that could not run); 3 wins over 1.
     Analyze(AnalyzeArgs),
+    /// Write the bundle's tables (the ones rules query) as Parquet or CSV files with a
+    /// manifest.json, to run the rules on DuckDB or Spark (scripts/engine-rules.py).
+    ///
+    /// Exports of several parts of a fleet (one folder of machines each) are shards: an engine
+    /// reads the union of their tables.
+    Export(ExportArgs),
     /// List, show or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -146,6 +152,29 @@ pub enum ReportFormat {
     Md,
     /// One self-contained HTML page with charts, to attach to a case.
     Html,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Files, folders and .zip archives to read.
+    #[arg(value_name = "BUNDLE", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Folder to write the tables and manifest.json into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: crate::export::ExportFormat,
+    /// A KMS host of yours (FQDN or name); repeat for several (the `expected_hosts` table).
+    #[arg(long = "expected-host", value_name = "FQDN")]
+    pub expected_hosts: Vec<String>,
+    /// Override a parameter (the `params` table), e.g. --set skew_minutes=60.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Do not show the progress bar or the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -279,6 +308,7 @@ fn command(cli: Cli) -> ExitCode {
     cli.color.choice().write_global();
     match cli.command {
         Command::Events(args) => events(args),
+        Command::Export(args) => export(args),
         Command::Analyze(args) => analyze(args),
         Command::Rules(cmd) => rules_command(cmd),
         Command::Simulate(args) => simulate(args),
@@ -328,8 +358,10 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 fn events(args: EventsArgs) -> ExitCode {
     let opts = args.read.options();
     let pb = progress_bar(args.quiet);
+    messages::trace_memory("start");
     let bundle = ingest::ingest(&args.paths, &opts, &pb);
     pb.finish_and_clear();
+    messages::trace_memory("ingest");
 
     messages::print_diagnostics(
         bundle
@@ -355,6 +387,7 @@ fn events(args: EventsArgs) -> ExitCode {
             rows::write(&bundle.events, args.format, &mut w)
         }
     };
+    messages::trace_memory("output");
     match written {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not an error worth a message.
@@ -367,6 +400,50 @@ fn events(args: EventsArgs) -> ExitCode {
             messages::error(format_args!("cannot write {target}: {e}"));
             ExitCode::from(2)
         }
+    }
+}
+
+fn export(args: ExportArgs) -> ExitCode {
+    let params = match Params::with_overrides(&args.set) {
+        Ok(p) => p,
+        Err(e) => return fatal(e),
+    };
+    let pb = progress_bar(args.quiet);
+    let built = analysis::tables_of(
+        &args.paths,
+        &args.read.options(),
+        &params,
+        &args.expected_hosts,
+        &pb,
+    );
+    pb.finish_and_clear();
+    let (bundle, tables) = match built {
+        Ok(b) => b,
+        Err(e) => return fatal(e),
+    };
+    messages::print_diagnostics(
+        bundle
+            .sources
+            .iter()
+            .flat_map(|s| s.tally.diagnostics.iter()),
+    );
+    if !bundle.any_log_read() {
+        return fatal("no event log could be read from the given paths (see above)");
+    }
+    let inputs = args.paths.iter().map(|p| p.display().to_string()).collect();
+    match crate::export::write(&tables, &args.out, args.format, inputs) {
+        Ok(manifest) => {
+            if !args.quiet {
+                let rows: usize = manifest.tables.iter().map(|t| t.rows).sum();
+                messages::eprint_line(format_args!(
+                    "wrote {} tables ({rows} rows) and manifest.json to {}",
+                    manifest.tables.len(),
+                    args.out.display()
+                ));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fatal(e),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod cli;
 pub mod correlate;
 pub mod diagnose;
+pub mod export;
 pub mod ingest;
 pub mod kms;
 pub mod messages;

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod finding;
+pub mod portable;
 
 use crate::tables::{ALL, Tables};
 use polars::prelude::*;
@@ -76,6 +77,9 @@ pub struct Rule {
     /// How this rule's findings group into diagnoses and which other findings they explain.
     #[serde(default)]
     pub diagnosis: DiagnosisSpec,
+    /// What another engine runs instead of parts of the query (see `portable`).
+    #[serde(default)]
+    pub dialects: std::collections::BTreeMap<portable::Engine, portable::Dialect>,
     /// Where the rule came from (`built-in` or a path); not part of the file.
     #[serde(skip_deserializing, default)]
     pub origin: String,
@@ -241,6 +245,7 @@ pub fn parse(file: &str, text: &str, empty: &Tables) -> Result<Rule, String> {
             return Err(format!("requires unknown table {t:?}"));
         }
     }
+    portable::check(&rule.query, &rule.dialects)?;
     let schema = query_schema(&rule.query, empty)?;
     for c in rule.diagnosis.fact_columns() {
         if schema.get(c.as_str()).is_none() {

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Run kmslens's rules on DuckDB or Spark over the tables `kmslens export` wrote.
+
+usage: scripts/engine-rules.py --engine duckdb|spark --tables DIR [DIR...] --out REPORT.json
+                               [--rules DIR...]
+
+Each DIR is one export (a shard): its manifest.json lists the tables, their rows and whether a
+table is a shard's part of the fleet (`shard`: the engine reads the union over all DIRs) or the
+same in every export (`global`: read from the first DIR). Every rule of the repository's `rules/`
+(and of --rules DIR) runs as SQL; a rule whose file has `[dialects.<engine>] replace = [[from, to]]`
+runs its query with those replacements on that engine (see src/rules/portable.rs). Findings are written in the `kmslens/report/v1` JSON shape: rule,
+severity, title, message, subjects, evidence, as `kmslens analyze --format json` writes them.
+
+DuckDB comes from the `duckdb` Python package; Spark from `pyspark` in local[2] mode (Java 17).
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+import time
+import tomllib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLES_SCHEMA = "kmslens/tables/v1"
+MAX_EVIDENCE = 12
+# Result columns that name a finding's subjects, and the subject each fills.
+SUBJECTS = [("client", "client"), ("computer", "client"), ("cmid", "cmid"), ("host", "host"),
+            ("kms_host", "kms_host"), ("domain", "domain")]
+SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
+
+
+def load_rules(dirs):
+    """Rule files by id: the repository's, then those of each DIR (same id replaces)."""
+    rules = {}
+    for d in [os.path.join(ROOT, "rules")] + list(dirs):
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".toml"):
+                continue
+            with open(os.path.join(d, name), "rb") as f:
+                rule = tomllib.load(f)
+            rules[rule["id"]] = rule
+    return list(rules.values())
+
+
+def load_exports(dirs):
+    """Table name -> (files, rows, column names) over the exports in `dirs`."""
+    tables = {}
+    for i, d in enumerate(dirs):
+        path = os.path.join(d, "manifest.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (OSError, ValueError) as e:
+            sys.exit(f"error: {path}: not a kmslens export ({e})")
+        if manifest.get("schema") != TABLES_SCHEMA:
+            sys.exit(f"error: {path}: schema {manifest.get('schema')!r}, this script reads {TABLES_SCHEMA}")
+        if manifest.get("format") != "parquet":
+            sys.exit(f"error: {path}: tables are {manifest.get('format')}; export with --format parquet")
+        for t in manifest["tables"]:
+            entry = tables.setdefault(t["name"], {"files": [], "rows": 0, "scope": t["scope"],
+                                                  "columns": [c["name"] for c in t["columns"]]})
+            if t["scope"] == "global" and i > 0:
+                continue
+            entry["files"].append(os.path.abspath(os.path.join(d, t["file"])))
+            entry["rows"] += t["rows"]
+    return tables
+
+
+class DuckDb:
+    name = "duckdb"
+
+    def __init__(self):
+        import duckdb
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def register(self, name, files):
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
+
+    def query(self, sql):
+        cur = self.con.execute(sql)
+        columns = [d[0] for d in cur.description]
+        return columns, cur.fetchall()
+
+    def close(self):
+        self.con.close()
+
+
+class Spark:
+    name = "spark"
+
+    def __init__(self):
+        from pyspark.sql import SparkSession
+        self.spark = (SparkSession.builder.master("local[2]").appName("kmslens-rules")
+                      .config("spark.sql.session.timeZone", "UTC")
+                      .config("spark.sql.shuffle.partitions", "4")
+                      .config("spark.ui.enabled", "false")
+                      .config("spark.ui.showConsoleProgress", "false")
+                      .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
+                      .getOrCreate())
+        # A failing rule is reported in the report's rule_errors, not as a JVM stack trace.
+        self.spark.sparkContext.setLogLevel("OFF")
+
+    def register(self, name, files):
+        self.spark.read.parquet(*files).createOrReplaceTempView(name)
+
+    def query(self, sql):
+        df = self.spark.sql(sql)
+        return df.columns, [tuple(r) for r in df.collect()]
+
+    def close(self):
+        self.spark.stop()
+
+
+def text(v):
+    """A cell value as kmslens writes it in findings."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(datetime.timezone.utc)
+        return v.strftime("%Y-%m-%d %H:%M:%SZ")
+    return str(v)
+
+
+def values(v):
+    """A cell as plain values: one for a scalar, several for a list, none for null."""
+    if v is None:
+        return []
+    if isinstance(v, (list, tuple)):
+        return [x for x in v if x is not None]
+    return [v]
+
+
+def findings_of(rule, columns, rows):
+    out = []
+    for row in rows:
+        cells = dict(zip(columns, row))
+
+        def cell(name):
+            return values(cells.get(name))
+
+        subjects = {}
+        for col, key in SUBJECTS:
+            if col in cells:
+                lst = subjects.setdefault(key, [])
+                for v in cell(col):
+                    t = text(v)
+                    if t and t not in lst:
+                        lst.append(t)
+        subjects = {k: sorted(v) for k, v in sorted(subjects.items()) if v}
+        evidence = []
+        for prefix in ["", "host_", "response_"]:
+            if f"{prefix}source" not in cells:
+                continue
+            srcs, rids, times = cell(f"{prefix}source"), cell(f"{prefix}record_id"), cell(f"{prefix}time")
+            for k, s in enumerate(srcs):
+                item = {"source": text(s)}
+                if k < len(rids) and isinstance(rids[k], int) and rids[k] >= 0:
+                    item["record_id"] = rids[k]
+                if k < len(times):
+                    item["time"] = text(times[k])
+                if item not in evidence:
+                    evidence.append(item)
+        evidence.sort(key=lambda e: (e.get("time") is not None, e.get("time") or "", e["source"],
+                                     e.get("record_id") is not None, e.get("record_id") or 0))
+        stamps = [e["time"] for e in evidence if "time" in e]
+        message = rule["message"]
+        for p in set(re.findall(r"\{([a-z_][a-z0-9_]*)\}", message)):
+            vals = sorted(set(text(v) for v in cell(p)))
+            message = message.replace("{" + p + "}", ", ".join(vals))
+        finding = {
+            "rule": rule["id"],
+            "severity": rule["severity"],
+            "title": rule["title"],
+            "message": message,
+            "subjects": subjects,
+            "evidence": evidence[:MAX_EVIDENCE],
+        }
+        if len(evidence) > MAX_EVIDENCE:
+            finding["evidence_omitted"] = len(evidence) - MAX_EVIDENCE
+        finding["explanation"] = rule["explanation"].strip()
+        finding["remediation"] = rule.get("remediation", [])
+        if rule.get("references"):
+            finding["references"] = rule["references"]
+        if stamps:
+            finding["first_time"], finding["last_time"] = min(stamps), max(stamps)
+        out.append(finding)
+    return out
+
+
+def run(engine, tables, rules):
+    findings, not_checked, errors = [], [], []
+    for rule in rules:
+        empty = [t for t in rule.get("requires", []) if tables.get(t, {}).get("rows", 0) == 0]
+        if empty:
+            not_checked.append({"rule": rule["id"], "reason": f"table {empty[0]} is empty"})
+            continue
+        sql = rule["query"]
+        for before, after in rule.get("dialects", {}).get(engine.name, {}).get("replace", []):
+            sql = sql.replace(before, after)
+        try:
+            columns, rows = engine.query(sql)
+        except Exception as e:  # an engine's own error type; reported, the other rules still run
+            errors.append({"file": rule["id"], "error": " ".join(str(e).split())[:500]})
+            continue
+        findings.extend(findings_of(rule, columns, rows))
+    findings.sort(key=lambda f: (-SEVERITY_ORDER.index(f["severity"]), f["rule"], f["message"]))
+    return findings, not_checked, errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--engine", choices=["duckdb", "spark"], required=True)
+    ap.add_argument("--tables", nargs="+", required=True, metavar="DIR")
+    ap.add_argument("--out", required=True, metavar="REPORT.json")
+    ap.add_argument("--rules", nargs="*", default=[], metavar="DIR")
+    args = ap.parse_args()
+    tables = load_exports(args.tables)
+    rules = load_rules(args.rules)
+    started = time.monotonic()
+    engine = DuckDb() if args.engine == "duckdb" else Spark()
+    try:
+        for name, t in tables.items():
+            engine.register(name, t["files"])
+        findings, not_checked, errors = run(engine, tables, rules)
+    finally:
+        engine.close()
+    summary = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITY_ORDER}
+    report = {
+        "schema": "kmslens/report/v1",
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "engine": args.engine,
+        "inputs": {"exports": [os.path.abspath(d) for d in args.tables]},
+        "summary": summary,
+        "findings": findings,
+        "not_checked": not_checked,
+        "rule_errors": errors,
+    }
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(f"{args.engine}: {len(rules)} rules over {len(args.tables)} export(s), {len(findings)} findings, "
+          f"{len(errors)} rule errors, {time.monotonic() - started:.1f} s", file=sys.stderr)
+    for e in errors:
+        print(f"error: rule {e['file']}: {e['error']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
