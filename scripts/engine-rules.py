@@ -6,15 +6,18 @@ usage: scripts/engine-rules.py --engine duckdb|spark --tables DIR [DIR...] --out
 
 Each DIR is one export (a shard): its manifest.json lists the tables, their rows and whether a
 table is a shard's part of the fleet (`shard`: the engine reads the union over all DIRs) or the
-same in every export (`global`: read from the first DIR). Every rule of the repository's `rules/`
-(and of --rules DIR) runs as SQL; a rule whose file has `[dialects.<engine>] replace = [[from, to]]`
-runs its query with those replacements on that engine (see src/rules/portable.rs). Findings are written in the `kmslens/report/v1` JSON shape: rule,
-severity, title, message, subjects, evidence, as `kmslens analyze --format json` writes them.
+same in every export (`global`: read from the first DIR). The SQL stages of rules/stages/ then
+derive their tables over that union (the correlation: `attempts`), and every rule of the
+repository's `rules/` (and of --rules DIR) runs as SQL. A rule or stage whose file has
+`[dialects.<engine>] replace = [[from, to]]` runs with those replacements on that engine (see
+src/sql.rs). Findings are written in the `kmslens/report/v1` JSON shape (rule, severity, title,
+message, subjects, evidence) as `kmslens analyze --format json` writes them.
 
 DuckDB comes from the `duckdb` Python package; Spark from `pyspark` in local[2] mode (Java 17).
 """
 import argparse
 import datetime
+import decimal
 import json
 import os
 import re
@@ -42,6 +45,25 @@ def load_rules(dirs):
                 rule = tomllib.load(f)
             rules[rule["id"]] = rule
     return list(rules.values())
+
+
+def load_stages():
+    """The SQL stages that derive tables (the correlation), in file order."""
+    d = os.path.join(ROOT, "rules", "stages")
+    stages = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".toml"):
+            with open(os.path.join(d, name), "rb") as f:
+                stages.append(tomllib.load(f))
+    return stages
+
+
+def engine_sql(engine, spec):
+    """A rule's or stage's query with the engine's replacements (`[dialects.<engine>]`)."""
+    sql = spec["query"]
+    for before, after in spec.get("dialects", {}).get(engine.name, {}).get("replace", []):
+        sql = sql.replace(before, after)
+    return sql
 
 
 def load_exports(dirs):
@@ -80,6 +102,10 @@ class DuckDb:
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
 
+    def derive(self, name, sql):
+        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        return self.con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+
     def query(self, sql):
         cur = self.con.execute(sql)
         columns = [d[0] for d in cur.description]
@@ -107,6 +133,11 @@ class Spark:
     def register(self, name, files):
         self.spark.read.parquet(*files).createOrReplaceTempView(name)
 
+    def derive(self, name, sql):
+        df = self.spark.sql(sql).cache()
+        df.createOrReplaceTempView(name)
+        return df.count()
+
     def query(self, sql):
         df = self.spark.sql(sql)
         return df.columns, [tuple(r) for r in df.collect()]
@@ -119,6 +150,8 @@ def text(v):
     """A cell value as kmslens writes it in findings."""
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if isinstance(v, decimal.Decimal):
+        v = float(v)
     if isinstance(v, float):
         return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
     if isinstance(v, datetime.datetime):
@@ -201,9 +234,7 @@ def run(engine, tables, rules):
         if empty:
             not_checked.append({"rule": rule["id"], "reason": f"table {empty[0]} is empty"})
             continue
-        sql = rule["query"]
-        for before, after in rule.get("dialects", {}).get(engine.name, {}).get("replace", []):
-            sql = sql.replace(before, after)
+        sql = engine_sql(engine, rule)
         try:
             columns, rows = engine.query(sql)
         except Exception as e:  # an engine's own error type; reported, the other rules still run
@@ -228,6 +259,9 @@ def main():
     try:
         for name, t in tables.items():
             engine.register(name, t["files"])
+        for stage in load_stages():
+            # A derived table's row count decides the rules' `requires` like any other's.
+            tables[stage["table"]] = {"rows": engine.derive(stage["table"], engine_sql(engine, stage))}
         findings, not_checked, errors = run(engine, tables, rules)
     finally:
         engine.close()

@@ -52,14 +52,20 @@ pub fn run_on(
     expected_hosts: Vec<String>,
 ) -> Result<Analysis, String> {
     trace_memory("ingest");
-    let attempts = correlate::correlate(&bundle, &params);
-    trace_memory("correlation");
     let overview = Overview::of(&bundle);
     // The tables take the events and let them go once they hold them.
     let events = std::mem::take(&mut bundle.events);
-    let tables = tables::build(&bundle, events, &attempts, &params, &expected_hosts)
+    let mut tables = tables::build(&bundle, events, &params, &expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
     trace_memory("tables");
+    correlate::run(&mut tables)?;
+    let attempts = tables
+        .get("attempts")
+        .map(correlate::attempts)
+        .transpose()
+        .map_err(|e| format!("reading attempts: {e}"))?
+        .unwrap_or_default();
+    trace_memory("correlation");
     let out = engine::run(rules, &tables);
     trace_memory("rules");
     let diagnoses = diagnose::diagnose(&out.findings, rules);
@@ -76,8 +82,9 @@ pub fn run_on(
     })
 }
 
-/// The tables of a bundle without the rules (`kmslens export`): ingest, correlation, tables.
-/// The bundle comes back without its events, which the tables hold.
+/// The tables read from a bundle, without the derived ones and the rules (`kmslens export`): an
+/// engine computes `attempts` from them with the same SQL stage. The bundle comes back without
+/// its events, which the tables hold.
 pub fn tables_of(
     paths: &[PathBuf],
     ingest: &IngestOptions,
@@ -86,9 +93,8 @@ pub fn tables_of(
     progress: &ProgressBar,
 ) -> Result<(Ingested, tables::Tables), String> {
     let mut bundle = ingest::ingest(paths, ingest, progress);
-    let attempts = correlate::correlate(&bundle, params);
     let events = std::mem::take(&mut bundle.events);
-    let tables = tables::build(&bundle, events, &attempts, params, expected_hosts)
+    let tables = tables::build(&bundle, events, params, expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
     Ok((bundle, tables))
 }

@@ -4,7 +4,8 @@
 //! A table either comes from the bundle's files (`shard`: the union of several exports is the
 //! fleet's table) or is the same in every export (`global`: the product catalog, the parameters,
 //! the expected hosts; an engine reads one copy). Source paths are written as given on the command
-//! line, so exports of different parts of a bundle do not share ids.
+//! line, so exports of different parts of a bundle do not share ids. The `attempts` table is not
+//! written: it is derived, by the SQL stage an engine runs over the union of the shards.
 
 use crate::tables::{self, Kind, Tables};
 use polars::prelude::*;
@@ -61,6 +62,10 @@ pub struct Manifest {
     /// The paths the export read, as given.
     pub inputs: Vec<String>,
     pub tables: Vec<TableEntry>,
+    /// Tables an engine computes from these with the SQL stages of `rules/stages/` (the
+    /// correlation needs every shard's events: a client's request and its host's record may be
+    /// in different exports).
+    pub derived: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,7 +94,7 @@ pub fn write(
 ) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut entries = Vec::new();
-    for schema in tables::ALL {
+    for schema in tables::ALL.iter().filter(|t| !t.derived()) {
         let name = schema.name();
         let frame = tables
             .get(name)
@@ -123,6 +128,11 @@ pub fn write(
         created: jiff::Timestamp::now().to_string(),
         inputs,
         tables: entries,
+        derived: tables::ALL
+            .iter()
+            .filter(|t| t.derived())
+            .map(|t| t.name())
+            .collect(),
     };
     let path = dir.join("manifest.json");
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;

@@ -15,4 +15,5 @@ pub mod report;
 pub mod rules;
 pub mod simulate;
 pub mod sources;
+pub mod sql;
 pub mod tables;

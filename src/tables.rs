@@ -7,7 +7,6 @@
 //! all come from it. Frames are built a column at a time straight from the rows (no row of
 //! values in between), and a text value repeated in a column is stored once.
 
-use crate::correlate::Attempt;
 use crate::ingest::Ingested;
 use crate::ingest::report::{ProbeRecord, SlmgrRecord, SourceReport, Status};
 use crate::kms::catalog::{self, Known};
@@ -34,6 +33,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The polars type of a column of this kind.
+    pub fn dtype(self) -> DataType {
+        match self {
+            Kind::Str => DataType::String,
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Bool => DataType::Boolean,
+            Kind::Time => DataType::Datetime(TimeUnit::Microseconds, None),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Str => "text",
@@ -127,6 +137,10 @@ pub trait Schema: Sync {
     fn columns(&self) -> Vec<(&'static str, Kind)>;
     /// The table with no rows.
     fn empty(&self) -> PolarsResult<DataFrame>;
+    /// Computed by a SQL stage from the other tables, not read from the bundle.
+    fn derived(&self) -> bool {
+        false
+    }
 }
 
 impl<R: 'static> Schema for Table<R> {
@@ -141,6 +155,50 @@ impl<R: 'static> Schema for Table<R> {
     }
     fn empty(&self) -> PolarsResult<DataFrame> {
         self.frame([])
+    }
+}
+
+/// A table a SQL stage computes from the other tables (`correlate`): its columns are declared
+/// here, and the stage's result is made to fit them.
+pub struct Derived {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+impl Derived {
+    /// The stage's result with the declared columns, in order, of the declared types; a missing
+    /// column is an error.
+    pub fn conform(&self, frame: &DataFrame) -> PolarsResult<DataFrame> {
+        let columns = self
+            .columns
+            .iter()
+            .map(|(name, kind)| frame.column(name)?.cast(&kind.dtype()))
+            .collect::<PolarsResult<Vec<Column>>>()?;
+        DataFrame::new(frame.height(), columns)
+    }
+}
+
+impl Schema for Derived {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn about(&self) -> &'static str {
+        self.about
+    }
+    fn columns(&self) -> Vec<(&'static str, Kind)> {
+        self.columns.to_vec()
+    }
+    fn empty(&self) -> PolarsResult<DataFrame> {
+        let columns = self
+            .columns
+            .iter()
+            .map(|(name, kind)| Column::full_null((*name).into(), 0, &kind.dtype()))
+            .collect();
+        DataFrame::new(0, columns)
+    }
+    fn derived(&self) -> bool {
+        true
     }
 }
 
@@ -659,56 +717,42 @@ pub static TIME_STATUS: Table<ProbeRecord> = Table {
     ],
 };
 
-fn known(a: &Attempt) -> Option<Known<'static>> {
-    catalog::get().product(&a.act_id.text())
-}
-
-pub static ATTEMPTS: Table<Attempt> = Table {
+pub static ATTEMPTS: Derived = Derived {
     name: "attempts",
     about: "One row per client request, with its response and host record when found \
-            (correlation).",
-    keep: all,
-    lead: &[],
-    own: &[
-        Col::str("client", |a| text(&a.client)),
-        Col::str("computer", |a| text(&a.computer)),
-        Col::guid("cmid", |a| Some(a.cmid)),
-        Col::guid("act_id", |a| Some(a.act_id)),
-        Col::str("source", |a| text(&a.request.source)),
-        Col::int("record_id", |a| Some(a.request.record_id as i64)),
-        Col::time("time", |a| Some(a.request.time)),
-        Col::time("request_time", |a| Some(a.request.time)),
-        Col::str("kms_host", |a| text(a.kms_host.as_deref()?)),
-        Col::str("request_hresult", |a| made(a.request_hresult)),
-        Col::time("response_time", |a| Some(a.response.as_ref()?.0.time)),
-        Col::str("response_source", |a| text(&a.response.as_ref()?.0.source)),
-        Col::int("response_record_id", |a| {
-            Some(a.response.as_ref()?.0.record_id as i64)
-        }),
-        Col::str("response_hresult", |a| made(a.response.as_ref()?.1.hresult)),
-        Col::bool("activated", |a| Some(a.response.as_ref()?.1.activated)),
-        Col::int("current_count", |a| {
-            Some(a.response.as_ref()?.1.current_count.into())
-        }),
-        Col::int("min_count", |a| a.min_count.map(i64::from)),
-        Col::str("host", |a| text(&a.host.as_ref()?.1.host)),
-        Col::time("host_time", |a| Some(a.host.as_ref()?.0.time)),
-        Col::str("host_hresult", |a| made(a.host.as_ref()?.1.hresult)),
-        Col::str("host_source", |a| text(&a.host.as_ref()?.0.source)),
-        Col::int("host_record_id", |a| {
-            Some(a.host.as_ref()?.0.record_id as i64)
-        }),
-        Col::bool("host_log_covers", |a| Some(a.host_log_covers)),
-        Col::float("skew_minutes", |a| a.host.as_ref()?.1.skew_minutes),
-        Col::str("outcome", |a| text(a.outcome.name())),
-        Col::bool("latest", |a| Some(a.latest)),
-        Col::int("license_status", |a| Some(a.license_status.into())),
-        Col::int("minutes_left", |a| Some(a.minutes_left.into())),
-        Col::str("product", |a| text(known(a)?.name)),
-        Col::str("product_group", |a| text(&known(a)?.group.name)),
-        Col::str("count_pool", |a| {
-            made(catalog::pool_of(known(a).as_ref(), a.min_count))
-        }),
+            (correlation: rules/stages/attempts.toml).",
+    columns: &[
+        ("client", Kind::Str),
+        ("computer", Kind::Str),
+        ("cmid", Kind::Str),
+        ("act_id", Kind::Str),
+        ("source", Kind::Str),
+        ("record_id", Kind::Int),
+        ("time", Kind::Time),
+        ("request_time", Kind::Time),
+        ("kms_host", Kind::Str),
+        ("request_hresult", Kind::Str),
+        ("response_time", Kind::Time),
+        ("response_source", Kind::Str),
+        ("response_record_id", Kind::Int),
+        ("response_hresult", Kind::Str),
+        ("activated", Kind::Bool),
+        ("current_count", Kind::Int),
+        ("min_count", Kind::Int),
+        ("host", Kind::Str),
+        ("host_time", Kind::Time),
+        ("host_hresult", Kind::Str),
+        ("host_source", Kind::Str),
+        ("host_record_id", Kind::Int),
+        ("host_log_covers", Kind::Bool),
+        ("skew_minutes", Kind::Float),
+        ("outcome", Kind::Str),
+        ("latest", Kind::Bool),
+        ("license_status", Kind::Int),
+        ("minutes_left", Kind::Int),
+        ("product", Kind::Str),
+        ("product_group", Kind::Str),
+        ("count_pool", Kind::Str),
     ],
 };
 
@@ -806,12 +850,11 @@ impl Tables {
     }
 }
 
-/// The tables of a bundle. `events` (the bundle's, moved out of it) are let go as soon as their
-/// tables are built, before the attempts table: they and the frames are not all alive at once.
+/// The tables read from a bundle (all but the derived ones, see `correlate`). `events` (the
+/// bundle's, moved out of it) are let go as soon as their tables are built.
 pub fn build(
     bundle: &Ingested,
     events: Vec<KmsEvent>,
-    attempts: &[Attempt],
     params: &Params,
     expected_hosts: &[String],
 ) -> PolarsResult<Tables> {
@@ -829,7 +872,6 @@ pub fn build(
     let mut frames = vec![
         ("sources", SOURCES.frame(&bundle.sources)?),
         ("slmgr", SLMGR.frame(&bundle.slmgr)?),
-        ("attempts", ATTEMPTS.frame(attempts)?),
         ("params", PARAMS.frame(&params)?),
         ("expected_hosts", EXPECTED_HOSTS.frame(expected_hosts)?),
         ("host_logs", HOST_LOGS.frame(&host_logs(&bundle.sources))?),

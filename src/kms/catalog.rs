@@ -130,12 +130,6 @@ impl Catalog {
         })
     }
 
-    /// The count an activation id is counted in: a KMS host keeps one count for all of Windows
-    /// (client and server) and one per Office version. Unknown ids: by their minimum count.
-    pub fn count_pool(&self, act_id: &str, min_count: Option<u32>) -> String {
-        pool_of(self.product(act_id).as_ref(), min_count)
-    }
-
     /// The host keys that activate a group, in catalog order.
     pub fn host_keys_for(&self, group: &str) -> Vec<&str> {
         self.host_keys
@@ -143,16 +137,6 @@ impl Catalog {
             .filter(|k| k.groups.iter().any(|g| g == group))
             .map(|k| k.name.as_str())
             .collect()
-    }
-}
-
-/// The count a product is counted in (see `Catalog::count_pool`), from its catalog entry.
-pub fn pool_of(known: Option<&Known>, min_count: Option<u32>) -> String {
-    match known {
-        Some(p) if p.group.family == Family::Office => p.group.name.clone(),
-        Some(_) => "Windows".to_string(),
-        None if min_count == Some(25) => "Windows".to_string(),
-        None => "products not in the catalog".to_string(),
     }
 }
 

@@ -19,7 +19,7 @@ const OUTCOMES: [(Outcome, &str); 5] = [
 pub fn attempts_per_day(a: &Analysis) -> Option<String> {
     let mut days: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
     for x in &a.attempts {
-        let day = x.request.time.strftime("%Y-%m-%d").to_string();
+        let day = x.time.strftime("%Y-%m-%d").to_string();
         *days
             .entry(day)
             .or_default()
@@ -119,12 +119,10 @@ fn polyline_points(pts: impl Iterator<Item = (f64, f64)>) -> Vec<String> {
 pub fn host_counts(a: &Analysis) -> Option<String> {
     // One line per host and count (Windows, each Office version), and per minimum inside Windows:
     // a host echoes at most twice the product's minimum.
-    let catalog = crate::kms::catalog::get();
     let mut series: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
     for x in &a.attempts {
-        if let (Some(h), Some((e, f))) = (&x.kms_host, &x.response) {
-            let pool = catalog.count_pool(&x.act_id.text(), x.min_count);
-            let group = match (pool.as_str(), x.min_count) {
+        if let (Some(h), Some(r)) = (&x.kms_host, &x.response) {
+            let group = match (x.count_pool.as_str(), x.min_count) {
                 ("Windows", Some(m)) if m >= 25 => " (Windows client OS)".to_string(),
                 ("Windows", _) => " (Windows Server)".to_string(),
                 (other, _) => format!(" ({other})"),
@@ -132,7 +130,7 @@ pub fn host_counts(a: &Analysis) -> Option<String> {
             series
                 .entry(format!("{h}{group}"))
                 .or_default()
-                .push((e.time.as_second(), f.current_count));
+                .push((r.time.as_second(), r.current_count));
         }
     }
     if series.is_empty() {

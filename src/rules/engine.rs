@@ -1,7 +1,8 @@
 //! Runs the rules over the tables.
 
+use super::Rule;
 use super::finding::{Finding, from_rows};
-use super::{Rule, context};
+use crate::sql::context;
 use crate::tables::Tables;
 use serde::Serialize;
 

@@ -3,11 +3,9 @@
 
 pub mod engine;
 pub mod finding;
-pub mod portable;
 
 use crate::tables::{ALL, Tables};
 use polars::prelude::*;
-use polars::sql::SQLContext;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -79,7 +77,7 @@ pub struct Rule {
     pub diagnosis: DiagnosisSpec,
     /// What another engine runs instead of parts of the query (see `portable`).
     #[serde(default)]
-    pub dialects: std::collections::BTreeMap<portable::Engine, portable::Dialect>,
+    pub dialects: crate::sql::Dialects,
     /// Where the rule came from (`built-in` or a path); not part of the file.
     #[serde(skip_deserializing, default)]
     pub origin: String,
@@ -245,7 +243,7 @@ pub fn parse(file: &str, text: &str, empty: &Tables) -> Result<Rule, String> {
             return Err(format!("requires unknown table {t:?}"));
         }
     }
-    portable::check(&rule.query, &rule.dialects)?;
+    crate::sql::check(&rule.query, &rule.dialects)?;
     let schema = query_schema(&rule.query, empty)?;
     for c in rule.diagnosis.fact_columns() {
         if schema.get(c.as_str()).is_none() {
@@ -271,7 +269,7 @@ pub fn parse(file: &str, text: &str, empty: &Tables) -> Result<Rule, String> {
 
 /// The result schema of a query over `tables`, or the SQL error.
 fn query_schema(query: &str, tables: &Tables) -> Result<Schema, String> {
-    let mut ctx = context(tables);
+    let mut ctx = crate::sql::context(tables);
     let mut lf = ctx
         .execute(query)
         .map_err(|e| format!("query: {}", crate::messages::one_line(&e.to_string())))?;
@@ -282,14 +280,6 @@ fn query_schema(query: &str, tables: &Tables) -> Result<Schema, String> {
         .map_err(|e| format!("query: {}", crate::messages::one_line(&e.to_string())))?;
     let _ = lf.collect_schema();
     Ok(df.schema().as_ref().clone())
-}
-
-pub fn context(tables: &Tables) -> SQLContext {
-    let ctx = SQLContext::new();
-    for (name, df) in &tables.frames {
-        ctx.register(name, df.clone().lazy());
-    }
-    ctx
 }
 
 /// `{name}` placeholders of a message.

@@ -1,5 +1,6 @@
-//! The SQL a rule may use: what polars SQL, DuckDB and Spark SQL all accept alike, so that the
-//! rules run unchanged over `kmslens export` tables on another engine. A rule that needs an
+//! SQL over the tables: the polars context kmslens runs it in, and the SQL a rule or the
+//! correlation stage may use: what polars SQL, DuckDB and Spark SQL all accept alike, so that
+//! they run unchanged over `kmslens export` tables on another engine. A rule that needs an
 //! engine's own syntax says so in its file, as text replacements for that engine:
 //!
 //! ```toml
@@ -10,8 +11,23 @@
 //! The query itself is what polars runs; `kmslens rules check` rejects a construct that an
 //! engine lacks unless that engine's replacements take it out.
 
+use crate::tables::Tables;
+use polars::prelude::*;
+use polars::sql::SQLContext;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// A polars SQL context with every table registered under its name.
+pub fn context(tables: &Tables) -> SQLContext {
+    let ctx = SQLContext::new();
+    for (name, df) in &tables.frames {
+        ctx.register(name, df.clone().lazy());
+    }
+    ctx
+}
+
+/// What another engine runs instead of parts of a query, by engine (`[dialects.<engine>]`).
+pub type Dialects = BTreeMap<Engine, Dialect>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,7 +151,7 @@ fn order_by_in_aggregate(q: &str) -> bool {
 }
 
 /// The query an engine runs: the rule's, with that engine's replacements.
-pub fn query_for(query: &str, dialects: &BTreeMap<Engine, Dialect>, engine: Engine) -> String {
+pub fn query_for(query: &str, dialects: &Dialects, engine: Engine) -> String {
     let mut q = query.to_string();
     if let Some(d) = dialects.get(&engine) {
         for (from, to) in &d.replace {
@@ -146,7 +162,7 @@ pub fn query_for(query: &str, dialects: &BTreeMap<Engine, Dialect>, engine: Engi
 }
 
 /// Checks that the query, with each engine's replacements, stays inside what that engine runs.
-pub fn check(query: &str, dialects: &BTreeMap<Engine, Dialect>) -> Result<(), String> {
+pub fn check(query: &str, dialects: &Dialects) -> Result<(), String> {
     if dialects.contains_key(&Engine::Polars) {
         return Err(
             "[dialects.polars]: the query itself is what polars runs; write it there".into(),
@@ -195,7 +211,7 @@ pub fn check(query: &str, dialects: &BTreeMap<Engine, Dialect>) -> Result<(), St
 mod tests {
     use super::*;
 
-    fn spark(pairs: &[(&str, &str)]) -> BTreeMap<Engine, Dialect> {
+    fn spark(pairs: &[(&str, &str)]) -> Dialects {
         BTreeMap::from([(
             Engine::Spark,
             Dialect {
