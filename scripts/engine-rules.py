@@ -181,13 +181,10 @@ def findings_of(rule, columns, rows):
         subjects = {}
         for col, key in SUBJECTS:
             if col in cells:
-                lst = subjects.setdefault(key, [])
-                for v in cell(col):
-                    t = text(v)
-                    if t and t not in lst:
-                        lst.append(t)
+                found = subjects.setdefault(key, set())
+                found.update(t for t in map(text, cell(col)) if t)
         subjects = {k: sorted(v) for k, v in sorted(subjects.items()) if v}
-        evidence = []
+        evidence, seen = [], set()
         for prefix in ["", "host_", "response_"]:
             if f"{prefix}source" not in cells:
                 continue
@@ -198,7 +195,9 @@ def findings_of(rule, columns, rows):
                     item["record_id"] = rids[k]
                 if k < len(times):
                     item["time"] = text(times[k])
-                if item not in evidence:
+                key = tuple(sorted(item.items()))
+                if key not in seen:
+                    seen.add(key)
                     evidence.append(item)
         evidence.sort(key=lambda e: (e.get("time") is not None, e.get("time") or "", e["source"],
                                      e.get("record_id") is not None, e.get("record_id") or 0))

@@ -9,10 +9,15 @@ use crate::tables::{ATTEMPTS, Tables};
 use jiff::Timestamp;
 use polars::prelude::*;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The stage file, embedded like the built-in rules.
 pub const STAGE_FILE: &str = "rules/stages/attempts.toml";
 const STAGE_TEXT: &str = include_str!("../rules/stages/attempts.toml");
+
+/// Stack of the thread that runs the stage (reserved, not used, until needed).
+const STACK: usize = 256 << 20;
 
 /// A SQL stage: the table its query makes, and the engines' replacements (see `sql`).
 #[derive(Clone, Debug, Deserialize)]
@@ -52,10 +57,23 @@ pub fn run(tables: &mut Tables) -> Result<(), String> {
             crate::messages::one_line(&e.to_string())
         )
     };
-    let frame = sql::context(tables)
-        .execute(&stage.query)
-        .and_then(|lf| lf.collect())
-        .map_err(failed)?;
+    let query = || {
+        sql::context(tables)
+            .execute(&stage.query)
+            .and_then(|lf| lf.collect())
+    };
+    // Polars plans a query by recursion as deep as the query: the stage's chain of CTEs overflowed
+    // a test thread's 2 MiB in a debug build (and Windows gives its main thread 1 MiB).
+    let frame = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("kmslens-correlate".into())
+            .stack_size(STACK)
+            .spawn_scoped(s, query)
+            .map_err(|e| format!("cannot start the correlation: {e}"))?
+            .join()
+            .map_err(|_| format!("{STAGE_FILE}: the correlation failed (a panic in polars)"))
+    })?
+    .map_err(failed)?;
     let frame = ATTEMPTS.conform(&frame).map_err(failed)?;
     tables.frames.retain(|(n, _)| *n != ATTEMPTS.name);
     tables.frames.push((ATTEMPTS.name, frame));
@@ -101,21 +119,22 @@ impl Outcome {
     }
 }
 
-/// One row of `attempts`, as the reports and tests read it.
+/// One row of `attempts`, as the reports and tests read it. Names are shared between the rows
+/// that carry them (a fleet has far fewer clients, hosts and products than attempts).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     /// Machine identity of the client.
-    pub client: String,
-    pub act_id: String,
+    pub client: Arc<str>,
+    pub act_id: Arc<str>,
     pub time: Timestamp,
     /// Identity of the KMS host the client asked.
-    pub kms_host: Option<String>,
+    pub kms_host: Option<Arc<str>>,
     pub min_count: Option<u32>,
     /// The count the product is counted in (`Windows`, an Office version...).
-    pub count_pool: String,
+    pub count_pool: Arc<str>,
     pub response: Option<Response>,
     /// Identity of the host that logged the request.
-    pub host: Option<String>,
+    pub host: Option<Arc<str>>,
     /// A host record was found, or a log of the asked host covering the request is in the bundle.
     pub host_log_covers: bool,
     pub outcome: Outcome,
@@ -129,15 +148,26 @@ pub struct Response {
     pub current_count: u32,
 }
 
+/// One shared copy of each name.
+#[derive(Default)]
+struct Names(HashMap<Box<str>, Arc<str>>);
+
+impl Names {
+    fn get(&mut self, v: Option<&str>) -> Option<Arc<str>> {
+        let v = v?;
+        if let Some(a) = self.0.get(v) {
+            return Some(a.clone());
+        }
+        let a: Arc<str> = Arc::from(v);
+        self.0.insert(v.into(), a.clone());
+        Some(a)
+    }
+}
+
 /// The typed rows of an `attempts` table built by `run`.
 pub fn attempts(frame: &DataFrame) -> PolarsResult<Vec<Attempt>> {
-    let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
-        Ok(frame
-            .column(name)?
-            .str()?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
+    let text = |name: &str| -> PolarsResult<Vec<Option<&str>>> {
+        Ok(frame.column(name)?.str()?.iter().collect())
     };
     let int = |name: &str| -> PolarsResult<Vec<Option<i64>>> {
         Ok(frame.column(name)?.i64()?.iter().collect())
@@ -160,22 +190,23 @@ pub fn attempts(frame: &DataFrame) -> PolarsResult<Vec<Attempt>> {
     let (latest, covers) = (flag("latest")?, flag("host_log_covers")?);
     let at = |us: Option<i64>| us.and_then(|us| Timestamp::from_microsecond(us).ok());
     let count = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+    let mut names = Names::default();
+    let mut name = |v: Option<&str>| names.get(v);
     Ok((0..frame.height())
         .map(|i| Attempt {
-            client: client[i].clone().unwrap_or_default(),
-            act_id: act_id[i].clone().unwrap_or_default(),
+            client: name(client[i]).unwrap_or_else(|| Arc::from("")),
+            act_id: name(act_id[i]).unwrap_or_else(|| Arc::from("")),
             time: at(time[i]).unwrap_or(Timestamp::UNIX_EPOCH),
-            kms_host: kms_host[i].clone(),
+            kms_host: name(kms_host[i]),
             min_count: count(min_count[i]),
-            count_pool: count_pool[i].clone().unwrap_or_default(),
+            count_pool: name(count_pool[i]).unwrap_or_else(|| Arc::from("")),
             response: at(response_time[i]).map(|time| Response {
                 time,
                 current_count: count(current_count[i]).unwrap_or(0),
             }),
-            host: host[i].clone(),
+            host: name(host[i]),
             host_log_covers: covers[i].unwrap_or(false),
             outcome: outcome[i]
-                .as_deref()
                 .and_then(Outcome::of)
                 .unwrap_or(Outcome::NoResponse),
             latest: latest[i].unwrap_or(false),

@@ -595,7 +595,7 @@ fn simulated_office_under_its_threshold_is_flagged_and_windows_is_not() {
     let office: std::collections::BTreeSet<&str> = a
         .attempts
         .iter()
-        .filter(|x| x.act_id == "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03")
+        .filter(|x| &*x.act_id == "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03")
         .map(|x| &*x.client)
         .collect();
     assert_eq!(office.len(), 4);
@@ -603,7 +603,7 @@ fn simulated_office_under_its_threshold_is_flagged_and_windows_is_not() {
     for c in &office {
         assert!(a.attempts.iter().any(|x| &*x.client == *c
             && x.latest
-            && x.act_id != "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03"
+            && &*x.act_id != "85dd8b5f-eaa4-4af3-a628-cce9e77c9a03"
             && x.outcome == kmslens::correlate::Outcome::Activated));
     }
     let insufficient: Vec<&String> = a

@@ -213,71 +213,91 @@ fn spark_gives_the_findings_of_kmslens_on_the_samples() {
 }
 
 /// A simulated fleet with several faults, its machine folders split in three shards (the hosts'
-/// folders in one of them, their clients spread over all three).
-fn sharded_fleet(dir: &Path) -> (PathBuf, Vec<Vec<PathBuf>>) {
-    let bundle = dir.join("fleet");
-    kmslens()
-        .args([
-            "simulate",
-            "--clients",
-            "2000",
-            "--hosts",
-            "2",
-            "--seed",
-            "12",
-        ])
-        .args(["--format", "evtx", "--command-outputs", "--out"])
-        .arg(&bundle)
-        .args([
-            "--fault",
-            "dup-cmid",
-            "--fault",
-            "no-response",
-            "--fault",
-            "rogue-host",
-        ])
-        .args([
-            "--fault",
-            "clock-skew",
-            "--fault",
-            "rejected-product",
-            "--fault",
-            "office",
-        ])
-        .args([
-            "--fault",
-            "srv-not-found",
-            "--fault",
-            "log-wrapped",
-            "--fault",
-            "tampered",
-        ])
-        .assert()
-        .success();
-    let mut machines: Vec<PathBuf> = std::fs::read_dir(&bundle)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    machines.sort();
-    let mut shards = vec![Vec::new(), Vec::new(), Vec::new()];
-    for (i, m) in machines.into_iter().enumerate() {
-        shards[i % 3].push(m);
-    }
-    (bundle, shards)
+/// folders in one of them, their clients spread over all three), each exported, and kmslens's
+/// own report on the whole fleet: made once, shared by the tests below.
+struct Fleet {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    bundle: PathBuf,
+    shards: Vec<Vec<PathBuf>>,
+    parts: Vec<PathBuf>,
+    report: Value,
 }
 
-fn export_shards(shards: &[Vec<PathBuf>], dir: &Path) -> Vec<PathBuf> {
-    shards
-        .iter()
-        .enumerate()
-        .map(|(i, machines)| {
-            let out = dir.join(format!("shard-{i}"));
-            let paths: Vec<&Path> = machines.iter().map(PathBuf::as_path).collect();
-            export(&paths, &out, "parquet");
-            out
-        })
-        .collect()
+fn fleet() -> &'static Fleet {
+    static FLEET: std::sync::OnceLock<Fleet> = std::sync::OnceLock::new();
+    FLEET.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let bundle = root.join("fleet");
+        kmslens()
+            .args([
+                "simulate",
+                "--clients",
+                "2000",
+                "--hosts",
+                "2",
+                "--seed",
+                "12",
+            ])
+            .args(["--format", "evtx", "--command-outputs", "--out"])
+            .arg(&bundle)
+            .args([
+                "--fault",
+                "dup-cmid",
+                "--fault",
+                "no-response",
+                "--fault",
+                "rogue-host",
+            ])
+            .args([
+                "--fault",
+                "clock-skew",
+                "--fault",
+                "rejected-product",
+                "--fault",
+                "office",
+            ])
+            .args([
+                "--fault",
+                "srv-not-found",
+                "--fault",
+                "log-wrapped",
+                "--fault",
+                "tampered",
+            ])
+            .assert()
+            .success();
+        let mut machines: Vec<PathBuf> = std::fs::read_dir(&bundle)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        machines.sort();
+        let mut shards = vec![Vec::new(), Vec::new(), Vec::new()];
+        for (i, m) in machines.into_iter().enumerate() {
+            shards[i % 3].push(m);
+        }
+        let parts = shards
+            .iter()
+            .enumerate()
+            .map(|(i, machines)| {
+                let out = root.join(format!("shard-{i}"));
+                let paths: Vec<&Path> = machines.iter().map(PathBuf::as_path).collect();
+                export(&paths, &out, "parquet");
+                out
+            })
+            .collect();
+        let report = analyze(&[&bundle], &root.join("kmslens.json"));
+        Fleet {
+            _dir: dir,
+            root,
+            bundle,
+            shards,
+            parts,
+            report,
+        }
+    })
 }
 
 /// The union of the shards' exports is the export of the whole fleet, table by table (DuckDB
@@ -288,11 +308,9 @@ fn shards_of_a_fleet_export_to_the_tables_of_the_whole_fleet() {
         eprintln!("SKIPPED: comparing Parquet exports needs {why}");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (_, shards) = sharded_fleet(dir.path());
-    let parts = export_shards(&shards, dir.path());
-    let all_machines: Vec<&Path> = shards.iter().flatten().map(PathBuf::as_path).collect();
-    let whole = dir.path().join("whole");
+    let f = fleet();
+    let all_machines: Vec<&Path> = f.shards.iter().flatten().map(PathBuf::as_path).collect();
+    let whole = f.root.join("whole");
     let manifest = export(&all_machines, &whole, "parquet");
     let script = r#"
 import duckdb, json, sys
@@ -310,7 +328,7 @@ for t in manifest["tables"]:
     let out = std::process::Command::new("python3")
         .args(["-c", script])
         .arg(&whole)
-        .args(&parts)
+        .args(&f.parts)
         .output()
         .unwrap();
     assert!(
@@ -342,13 +360,11 @@ fn engine_agrees_over_shards(engine: &str) {
         eprintln!("SKIPPED: running the rules on {engine} needs {why}");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (bundle, shards) = sharded_fleet(dir.path());
-    let parts = export_shards(&shards, dir.path());
-    let ours = analyze(&[&bundle], &dir.path().join("kmslens.json"));
-    let theirs = engine_report(engine, &parts, &dir.path().join(format!("{engine}.json")));
+    let f = fleet();
+    assert!(f.bundle.is_dir());
+    let theirs = engine_report(engine, &f.parts, &f.root.join(format!("{engine}.json")));
     assert_eq!(theirs["rule_errors"], Value::Array(vec![]), "{engine}");
-    let rules: std::collections::BTreeSet<&str> = ours["findings"]
+    let rules: std::collections::BTreeSet<&str> = f.report["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -370,7 +386,7 @@ fn engine_agrees_over_shards(engine: &str) {
     }
     assert_eq!(
         comparable(&theirs),
-        comparable(&ours),
+        comparable(&f.report),
         "{engine} over 3 shards"
     );
 }

@@ -122,7 +122,7 @@ pub fn host_counts(a: &Analysis) -> Option<String> {
     let mut series: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
     for x in &a.attempts {
         if let (Some(h), Some(r)) = (&x.kms_host, &x.response) {
-            let group = match (x.count_pool.as_str(), x.min_count) {
+            let group = match (&*x.count_pool, x.min_count) {
                 ("Windows", Some(m)) if m >= 25 => " (Windows client OS)".to_string(),
                 ("Windows", _) => " (Windows Server)".to_string(),
                 (other, _) => format!(" ({other})"),
