@@ -122,7 +122,7 @@ class Spark:
         from pyspark.sql import SparkSession
         self.spark = (SparkSession.builder.master("local[2]").appName("kmslens-rules")
                       .config("spark.sql.session.timeZone", "UTC")
-                      .config("spark.sql.shuffle.partitions", "4")
+                      .config("spark.sql.shuffle.partitions", "2")
                       .config("spark.ui.enabled", "false")
                       .config("spark.ui.showConsoleProgress", "false")
                       .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
