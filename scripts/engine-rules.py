@@ -2,7 +2,7 @@
 """Run kmslens's rules on DuckDB or Spark over the tables `kmslens export` wrote.
 
 usage: scripts/engine-rules.py --engine duckdb|spark --tables DIR [DIR...] --out REPORT.json
-                               [--rules DIR...]
+                               [--rules DIR...] [--spark-master URL]
 
 Each DIR is one export (a shard): its manifest.json lists the tables, their rows and whether a
 table is a shard's part of the fleet (`shard`: the engine reads the union over all DIRs) or the
@@ -118,9 +118,10 @@ class DuckDb:
 class Spark:
     name = "spark"
 
-    def __init__(self):
+    def __init__(self, master):
         from pyspark.sql import SparkSession
-        self.spark = (SparkSession.builder.master("local[2]").appName("kmslens-rules")
+        # getOrCreate: inside a running Spark application (a Databricks notebook) its session is used.
+        self.spark = (SparkSession.builder.master(master).appName("kmslens-rules")
                       .config("spark.sql.session.timeZone", "UTC")
                       .config("spark.sql.shuffle.partitions", "2")
                       .config("spark.ui.enabled", "false")
@@ -250,11 +251,13 @@ def main():
     ap.add_argument("--tables", nargs="+", required=True, metavar="DIR")
     ap.add_argument("--out", required=True, metavar="REPORT.json")
     ap.add_argument("--rules", nargs="*", default=[], metavar="DIR")
+    ap.add_argument("--spark-master", default="local[2]", metavar="URL",
+                    help="Spark master (local[N], spark://host:7077, yarn); default local[2]")
     args = ap.parse_args()
     tables = load_exports(args.tables)
     rules = load_rules(args.rules)
     started = time.monotonic()
-    engine = DuckDb() if args.engine == "duckdb" else Spark()
+    engine = DuckDb() if args.engine == "duckdb" else Spark(args.spark_master)
     try:
         for name, t in tables.items():
             engine.register(name, t["files"])
