@@ -38,24 +38,24 @@ def load_rules(dirs):
     """Rule files by id: the repository's, then those of each DIR (same id replaces)."""
     rules = {}
     for d in [os.path.join(ROOT, "rules")] + list(dirs):
-        for name in sorted(os.listdir(d)):
-            if not name.endswith(".toml"):
-                continue
-            with open(os.path.join(d, name), "rb") as f:
-                rule = tomllib.load(f)
+        for rule in load_toml_files(d):
             rules[rule["id"]] = rule
     return list(rules.values())
 
 
-def load_stages():
-    """The SQL stages that derive tables (the correlation), in file order."""
-    d = os.path.join(ROOT, "rules", "stages")
-    stages = []
+def load_toml_files(d):
+    """The .toml files of a folder (not its subfolders), parsed, in file name order."""
+    out = []
     for name in sorted(os.listdir(d)):
         if name.endswith(".toml"):
             with open(os.path.join(d, name), "rb") as f:
-                stages.append(tomllib.load(f))
-    return stages
+                out.append(tomllib.load(f))
+    return out
+
+
+def load_stages():
+    """The SQL stages that derive tables (the correlation), in file order."""
+    return load_toml_files(os.path.join(ROOT, "rules", "stages"))
 
 
 def engine_sql(engine, spec):

@@ -363,18 +363,12 @@ fn events(args: EventsArgs) -> ExitCode {
     pb.finish_and_clear();
     messages::trace_memory("ingest");
 
-    messages::print_diagnostics(
-        bundle
-            .sources
-            .iter()
-            .flat_map(|s| s.tally.diagnostics.iter()),
-    );
+    print_source_diagnostics(&bundle);
     if !args.quiet {
         messages::eprint_line(summary::render(&bundle.sources, args.verbose).trim_end());
     }
     if !bundle.any_log_read() {
-        messages::error("no event log could be read from the given paths (see above)");
-        return ExitCode::from(2);
+        return fatal(NOTHING_READ);
     }
     let written = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
@@ -421,14 +415,9 @@ fn export(args: ExportArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fatal(e),
     };
-    messages::print_diagnostics(
-        bundle
-            .sources
-            .iter()
-            .flat_map(|s| s.tally.diagnostics.iter()),
-    );
+    print_source_diagnostics(&bundle);
     if !bundle.any_log_read() {
-        return fatal("no event log could be read from the given paths (see above)");
+        return fatal(NOTHING_READ);
     }
     let inputs = args.paths.iter().map(|p| p.display().to_string()).collect();
     match crate::export::write(&tables, &args.out, args.format, inputs) {
@@ -489,6 +478,19 @@ fn stream_out(
     }
 }
 
+/// Why a run that read no event log stops (exit code 2).
+const NOTHING_READ: &str = "no event log could be read from the given paths (see above)";
+
+/// The problems met while reading each source, one line each, on stderr.
+fn print_source_diagnostics(bundle: &ingest::Ingested) {
+    messages::print_diagnostics(
+        bundle
+            .sources
+            .iter()
+            .flat_map(|s| s.tally.diagnostics.iter()),
+    );
+}
+
 fn fatal(msg: impl std::fmt::Display) -> ExitCode {
     messages::error(msg);
     ExitCode::from(2)
@@ -519,14 +521,9 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         Err(e) => return fatal(e),
     };
     a.rule_errors.splice(0..0, rule_errors);
-    messages::print_diagnostics(
-        a.bundle
-            .sources
-            .iter()
-            .flat_map(|s| s.tally.diagnostics.iter()),
-    );
+    print_source_diagnostics(&a.bundle);
     if !a.bundle.any_log_read() {
-        return fatal("no event log could be read from the given paths (see above)");
+        return fatal(NOTHING_READ);
     }
     let now = jiff::Timestamp::now();
     let out = args.output.as_ref();
