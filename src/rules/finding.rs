@@ -6,7 +6,7 @@ use super::{Rule, Severity};
 use jiff::Timestamp;
 use polars::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Most evidence items kept per finding; the rest are counted.
 pub const MAX_EVIDENCE: usize = 12;
@@ -145,21 +145,19 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
                 .map(|v| values(&v))
                 .unwrap_or_default()
         };
-        let mut subjects: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        // Sets: a row can aggregate thousands of clients; ARRAY_AGG has no order, reports sort.
+        let mut subject_sets: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
         for (col, key) in SUBJECTS {
             if names.iter().any(|n| n == col) {
-                let list = subjects.entry(key).or_default();
-                for v in cell(col) {
-                    let t = text(&v);
-                    if !t.is_empty() && !list.contains(&t) {
-                        list.push(t);
-                    }
-                }
+                let set = subject_sets.entry(key).or_default();
+                set.extend(cell(col).iter().map(text).filter(|t| !t.is_empty()));
             }
         }
-        subjects.retain(|_, v| !v.is_empty());
-        // ARRAY_AGG has no order: sort for stable reports.
-        subjects.values_mut().for_each(|v| v.sort());
+        let subjects: BTreeMap<&'static str, Vec<String>> = subject_sets
+            .into_iter()
+            .filter(|(_, set)| !set.is_empty())
+            .map(|(key, set)| (key, set.into_iter().collect()))
+            .collect();
         let mut evidence = Vec::new();
         for prefix in ["", "host_", "response_"] {
             let (src, rid, time) = (
@@ -171,20 +169,17 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
                 continue;
             }
             let (s, r, t) = (cell(&src), cell(&rid), cell(&time));
-            for (k, sv) in s.iter().enumerate() {
-                let item = EvidenceItem {
-                    source: text(sv),
-                    record_id: r.get(k).and_then(as_u64),
-                    time: t.get(k).map(text),
-                };
-                if !evidence.contains(&item) {
-                    evidence.push(item);
-                }
-            }
+            evidence.extend(s.iter().enumerate().map(|(k, sv)| EvidenceItem {
+                source: text(sv),
+                record_id: r.get(k).and_then(as_u64),
+                time: t.get(k).map(text),
+            }));
         }
+        // Sorted on every field, so duplicates are neighbours.
         evidence.sort_by(|a, b| {
             (&a.time, &a.source, a.record_id).cmp(&(&b.time, &b.source, b.record_id))
         });
+        evidence.dedup();
         let first_time = evidence.iter().filter_map(|e| e.time.clone()).min();
         let last_time = evidence.iter().filter_map(|e| e.time.clone()).max();
         let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
