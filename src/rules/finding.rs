@@ -158,7 +158,8 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             .filter(|(_, set)| !set.is_empty())
             .map(|(key, set)| (key, set.into_iter().collect()))
             .collect();
-        let mut evidence = Vec::new();
+        // Ordered by time, file and record; a set, as a row can repeat a record thousands of times.
+        let mut seen: BTreeSet<(Option<String>, String, Option<u64>)> = BTreeSet::new();
         for prefix in ["", "host_", "response_"] {
             let (src, rid, time) = (
                 format!("{prefix}source"),
@@ -169,17 +170,20 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
                 continue;
             }
             let (s, r, t) = (cell(&src), cell(&rid), cell(&time));
-            evidence.extend(s.iter().enumerate().map(|(k, sv)| EvidenceItem {
-                source: text(sv),
-                record_id: r.get(k).and_then(as_u64),
-                time: t.get(k).map(text),
-            }));
+            seen.extend(
+                s.iter()
+                    .enumerate()
+                    .map(|(k, sv)| (t.get(k).map(text), text(sv), r.get(k).and_then(as_u64))),
+            );
         }
-        // Sorted on every field, so duplicates are neighbours.
-        evidence.sort_by(|a, b| {
-            (&a.time, &a.source, a.record_id).cmp(&(&b.time, &b.source, b.record_id))
-        });
-        evidence.dedup();
+        let mut evidence: Vec<EvidenceItem> = seen
+            .into_iter()
+            .map(|(time, source, record_id)| EvidenceItem {
+                source,
+                record_id,
+                time,
+            })
+            .collect();
         let first_time = evidence.iter().filter_map(|e| e.time.clone()).min();
         let last_time = evidence.iter().filter_map(|e| e.time.clone()).max();
         let omitted = evidence.len().saturating_sub(MAX_EVIDENCE);
