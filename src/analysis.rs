@@ -10,7 +10,7 @@ use crate::messages::trace_memory;
 use crate::rules::engine::{self, NotChecked};
 use crate::rules::finding::Finding;
 use crate::rules::{Rule, RuleError};
-use crate::tables;
+use crate::tables::{self, ATTEMPTS};
 use indicatif::ProgressBar;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
@@ -59,15 +59,16 @@ pub fn run_on(
         .map_err(|e| format!("building tables: {e}"))?;
     trace_memory("tables");
     correlate::run(&mut tables)?;
-    let attempts = tables
-        .get("attempts")
-        .map(correlate::attempts)
-        .transpose()
-        .map_err(|e| format!("reading attempts: {e}"))?
-        .unwrap_or_default();
     trace_memory("correlation");
     let out = engine::run(rules, &tables);
     trace_memory("rules");
+    // The reports' typed copy of the attempts is made once the other tables are let go.
+    let attempts = tables
+        .into_table(ATTEMPTS.name)
+        .map(|frame| correlate::attempts(&frame))
+        .transpose()
+        .map_err(|e| format!("reading attempts: {e}"))?
+        .unwrap_or_default();
     let diagnoses = diagnose::diagnose(&out.findings, rules);
     Ok(Analysis {
         bundle,

@@ -840,6 +840,14 @@ impl Tables {
         self.frames.iter().find(|(n, _)| *n == name).map(|(_, f)| f)
     }
 
+    /// One table, the others let go.
+    pub fn into_table(self, name: &str) -> Option<DataFrame> {
+        self.frames
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f)
+    }
+
     /// The same tables with no rows: what rule queries are validated against.
     pub fn empty() -> PolarsResult<Tables> {
         let frames = ALL
