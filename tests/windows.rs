@@ -46,12 +46,13 @@ fn build_exe() -> PathBuf {
     let dir = root().join("target").join("windows");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--bin", "kmslens", "--target", TARGET])
+        .args(["--profile", "cross-test"])
         .env("CARGO_TARGET_DIR", &dir)
         .current_dir(root())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cross build for {TARGET} failed");
-    let exe = dir.join(TARGET).join("debug").join("kmslens.exe");
+    let exe = dir.join(TARGET).join("cross-test").join("kmslens.exe");
     add_process_prng(exe.parent().unwrap());
     exe
 }
