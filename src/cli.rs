@@ -6,7 +6,7 @@ use crate::kms::thresholds::{self, Params};
 use crate::messages;
 use crate::report::{html, json, markdown, model, rows, summary, text};
 use crate::rules::{self, Severity};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -46,6 +46,15 @@ impl ColorWhen {
             ColorWhen::Auto => anstream::ColorChoice::Auto,
             ColorWhen::Always => anstream::ColorChoice::Always,
             ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+
+    /// The same for clap's own help and usage errors.
+    fn clap(self) -> clap::ColorChoice {
+        match self {
+            ColorWhen::Auto => clap::ColorChoice::Auto,
+            ColorWhen::Always => clap::ColorChoice::Always,
+            ColorWhen::Never => clap::ColorChoice::Never,
         }
     }
 }
@@ -299,9 +308,31 @@ pub struct EventsArgs {
 
 pub fn run() -> ExitCode {
     messages::install_panic_hook();
-    let cli = Cli::parse();
+    // clap writes --help and usage errors while it parses, before `--color` is a value: the
+    // flag is looked up in the raw arguments first so that those follow it too.
+    let color = color_flag(std::env::args_os().skip(1)).unwrap_or(ColorWhen::Auto);
+    let matches = Cli::command().color(color.clap()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // A bug met on some input ends the run with one line (the hook) and exit code 2.
     std::panic::catch_unwind(|| command(cli)).unwrap_or(ExitCode::from(2))
+}
+
+/// The last `--color WHEN` or `--color=WHEN` before a `--`; an invalid value is left to clap.
+fn color_flag(args: impl Iterator<Item = std::ffi::OsString>) -> Option<ColorWhen> {
+    use clap::ValueEnum;
+    let mut found = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        let value = match arg.as_str() {
+            "--" => break,
+            "--color" => args.next(),
+            _ => arg.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(w) = value.and_then(|v| ColorWhen::from_str(&v, true).ok()) {
+            found = Some(w);
+        }
+    }
+    found
 }
 
 fn command(cli: Cli) -> ExitCode {

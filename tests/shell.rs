@@ -95,6 +95,23 @@ fn colour_follows_the_flag_then_no_color_and_clicolor() {
 }
 
 #[test]
+fn help_and_usage_errors_follow_the_colour_flag() {
+    let out = |args: &[&str]| {
+        let o = kmslens().args(args).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    assert!(out(&["--color", "always", "--help"]).contains(ESC));
+    assert!(out(&["analyze", "--help", "--color=always"]).contains(ESC));
+    assert!(!out(&["--help"]).contains(ESC));
+    assert!(!out(&["--color", "never", "--help"]).contains(ESC));
+    // A usage error is written by clap before the command runs.
+    assert!(out(&["--color", "always", "analyze", "--no-such-flag"]).contains(ESC));
+    assert!(!out(&["--color", "never", "analyze", "--no-such-flag"]).contains(ESC));
+    // The last flag wins, and an argument after `--` is not a flag.
+    assert!(!out(&["--color", "always", "--color", "never", "--help"]).contains(ESC));
+}
+
+#[test]
 fn colour_into_a_file_only_when_always() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.txt");
