@@ -9,7 +9,7 @@ use crate::tables::{ATTEMPTS, Tables};
 use jiff::Timestamp;
 use polars::prelude::*;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The stage file, embedded like the built-in rules.
@@ -148,9 +148,9 @@ pub struct Response {
     pub current_count: u32,
 }
 
-/// One shared copy of each name.
+/// One shared copy of each name (the set finds an `Arc<str>` by its text).
 #[derive(Default)]
-struct Names(HashMap<Box<str>, Arc<str>>);
+struct Names(HashSet<Arc<str>>);
 
 impl Names {
     fn get(&mut self, v: Option<&str>) -> Option<Arc<str>> {
@@ -159,7 +159,7 @@ impl Names {
             return Some(a.clone());
         }
         let a: Arc<str> = Arc::from(v);
-        self.0.insert(v.into(), a.clone());
+        self.0.insert(a.clone());
         Some(a)
     }
 }
