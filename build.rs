@@ -14,11 +14,11 @@ fn main() {
     );
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let abs = std::fs::canonicalize(&f).unwrap();
+        // Found from the crate being compiled, not a path baked in here: a build script's output
+        // outlives a moved or copied checkout that shares the target folder.
         writeln!(
             out,
-            "    ({name:?}, include_str!({:?})),",
-            abs.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/rules/{name}\"))),"
         )
         .unwrap();
     }
