@@ -1,7 +1,7 @@
 //! The analysis on simulated fleets with known ground truth: each fault alone and several
 //! together give exactly the expected findings; a healthy fleet gives none.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::rules::Severity;

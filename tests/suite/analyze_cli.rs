@@ -1,8 +1,6 @@
 //! `kmslens analyze` and `kmslens rules` as a user runs them: report shapes, exit codes, rule
 //! files written by users.
 
-mod common;
-
 use assert_cmd::Command;
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! The `events` command as a user runs it: formats, output file, summary and exit codes.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use common::*;

@@ -1,7 +1,7 @@
 //! The real logs of `../shared/corpus/real`: every file read without a panic, every damaged one
 //! reported, the SPP events found with the right ids, times and computers.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::ingest::report::{SourceReport, Status};

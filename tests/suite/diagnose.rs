@@ -2,7 +2,7 @@
 //! and diagnoses of a simulated 2000-client fleet against its ground truth, with a report that
 //! stays short.
 
-mod common;
+use crate::common;
 
 use kmslens::diagnose::diagnose;
 use kmslens::rules::finding::Finding;

@@ -1,7 +1,7 @@
 //! The same events read from a real EVTX file and from its XML export (made by python-evtx,
 //! an independent parser) give identical normalized rows.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! Damaged copies of real logs (bytes flipped, cut, zeroed): never a panic, never a stop, and
 //! each damage reported against its file.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::ingest::report::Status;

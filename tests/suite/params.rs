@@ -1,6 +1,6 @@
 //! Every `--set` parameter does something: changing it moves the result it names.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::analysis::Analysis;

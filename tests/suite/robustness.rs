@@ -1,7 +1,7 @@
 //! No panic path from input or environment: extreme values in logs, closed pipes, and what a
 //! CI job sees (`--strict`, the watchdog).
 
-mod common;
+use crate::common;
 
 use common::event_xml as event;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! validation and that python-evtx (an independent parser) reads to the same events, with the
 //! same content as the XML export of the same seed.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::simulate::{Fault, SimConfig, SimFormat};

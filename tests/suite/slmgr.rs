@@ -1,7 +1,7 @@
 //! `slmgr /dli` and `/dlv` outputs of the reference (§7.2, §7.3) parse into the documented fields,
 //! in UTF-8, UTF-16LE with BOM and windows-1252.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::ingest::report::SlmgrRecord;

@@ -1,7 +1,7 @@
 //! The slmgr host checks on bundles built to show them: a healthy simulated fleet whose host
 //! `slmgr /dlv` output is edited the way each fault shows in it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::simulate::SimConfig;

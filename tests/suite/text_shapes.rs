@@ -1,7 +1,7 @@
 //! Text renderings (§9.4): Event Viewer "Copy details as text" and `wevtutil qe /f:text`, in UTF-8
 //! and UTF-16LE: the payload comes from the `Info:` lines.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::kms::{Hresult, KmsBody};

@@ -1,7 +1,7 @@
 //! Every field of 12288, 12289, 12290, 12293 and 12294 decoded from hand-written XML in each
 //! export shape and encoding, as `kms-reference.md` §4, §9.4 and §12 describe them.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jiff::Timestamp;

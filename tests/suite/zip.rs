@@ -1,7 +1,7 @@
 //! Bundles as support engineers receive them: folders zipped, zips inside folders and inside
 //! zips, and archives built to hurt (bombs, too many entries, traversal names, corrupt files).
 
-mod common;
+use crate::common;
 
 use common::*;
 use kmslens::ingest::report::Status;

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! Helpers shared by the integration tests.
 
 use indicatif::ProgressBar;
