@@ -122,7 +122,8 @@ impl<R: BufRead> EventXmlReader<R> {
             };
             match ev {
                 Event::Start(e) => {
-                    let name = local(&e);
+                    let name = e.local_name();
+                    let name = name.into_inner();
                     match cur.as_mut() {
                         None if name == "Event" => cur = Some(Partial::default()),
                         None => {}
@@ -136,18 +137,18 @@ impl<R: BufRead> EventXmlReader<R> {
                                     message: "an <Event> was cut off before its end".into(),
                                 }));
                             }
-                            p.start(&name, &e);
+                            p.start(name, &e);
                         }
                     }
                 }
                 Event::Empty(e) => {
                     if let Some(p) = cur.as_mut() {
-                        p.empty(&local(&e), &e);
+                        p.empty(e.local_name().into_inner(), &e);
                     }
                 }
                 Event::End(e) => {
                     let name = e.local_name();
-                    let name = name.as_ref();
+                    let name = name.into_inner();
                     if let Some(p) = cur.as_mut() {
                         if p.scopes.is_empty() && name == "Event" {
                             self.errors = 0;
@@ -155,21 +156,22 @@ impl<R: BufRead> EventXmlReader<R> {
                             let done = cur.take().map(Partial::finish)?;
                             return Some(done.map_err(|message| XmlProblem { offset, message }));
                         }
-                        p.end(name);
+                        p.end();
                     }
                 }
+                // Text outside a field (the indentation between elements) is not even decoded.
                 Event::Text(t) => {
-                    if let Some(p) = cur.as_mut() {
+                    if let Some(p) = cur.as_mut().filter(|p| p.field.is_some()) {
                         p.text(&t.xml10_content());
                     }
                 }
                 Event::CData(t) => {
-                    if let Some(p) = cur.as_mut() {
+                    if let Some(p) = cur.as_mut().filter(|p| p.field.is_some()) {
                         p.text(&t.xml10_content());
                     }
                 }
                 Event::GeneralRef(r) => {
-                    if let Some(p) = cur.as_mut() {
+                    if let Some(p) = cur.as_mut().filter(|p| p.field.is_some()) {
                         match r.resolve_char_ref() {
                             Ok(Some(c)) => p.text(c.encode_utf8(&mut [0; 4])),
                             Ok(None) => match quick_xml::escape::resolve_predefined_entity(&r) {
@@ -209,10 +211,6 @@ impl<R: BufRead> Iterator for EventXmlReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()
     }
-}
-
-fn local(e: &BytesStart) -> String {
-    e.local_name().as_ref().to_string()
 }
 
 fn attr(e: &BytesStart, name: &str) -> Option<String> {
@@ -284,7 +282,7 @@ impl Partial {
                 self.system_element(name, e);
                 self.field = None;
             }
-            (Some(Scope::EventData), "Data") => self.push_data(String::new()),
+            (Some(Scope::EventData), "Data") => self.push_data(""),
             (Some(Scope::EventData), "Binary") => self.ev.has_binary = true,
             _ => {}
         }
@@ -325,30 +323,32 @@ impl Partial {
         }
     }
 
-    fn push_data(&mut self, value: String) {
+    fn push_data(&mut self, value: &str) {
         if self.ev.data.len() >= MAX_DATA_VALUES {
             self.oversize = Some("more than 1024 <Data> values");
             return;
         }
-        self.ev.data.push(&value);
+        self.ev.data.push(value);
     }
 
-    fn end(&mut self, _name: &str) {
+    fn end(&mut self) {
         if self.too_deep > 0 {
             self.too_deep -= 1;
             return;
         }
         self.scopes.pop();
         if let Some(f) = self.field.take() {
+            // The text buffer is kept for the next field: no allocation per value.
             let text = std::mem::take(&mut self.text);
             match f {
-                Field::EventId => self.event_id = Some(text),
-                Field::RecordId => self.record_id = Some(text),
+                Field::EventId => self.event_id = Some(text.clone()),
+                Field::RecordId => self.record_id = Some(text.clone()),
                 Field::Channel => self.ev.channel = text.trim().to_string(),
                 Field::Computer => self.ev.computer = text.trim().to_string(),
-                Field::Data => self.push_data(text),
+                Field::Data => self.push_data(&text),
                 Field::Binary => {}
             }
+            self.text = text;
         }
     }
 
