@@ -120,46 +120,60 @@ fn other_activation(event_id: u16, d: &Data) -> Result<OtherActivation, String> 
     })
 }
 
+/// The most fields an Info string has (12288: ten).
+const MAX_FIELDS: usize = 10;
+
 /// The `n` fields of a client Info string: Data[1..=n] when the event carries them one by one,
 /// else Data[0] split on `,` (both `", "` and `","` occur, §4.5), with an empty trailing field
-/// allowed.
+/// allowed. Slots past `n` are empty. On the stack: this runs for every kept record.
 fn info_fields<'d>(
     data: &'d Data,
     n: usize,
     problems: &mut Vec<String>,
-) -> Result<Vec<&'d str>, String> {
-    let joined = split_info(first(data)?);
+) -> Result<[&'d str; MAX_FIELDS], String> {
+    let info = first(data)?;
+    let mut out = [""; MAX_FIELDS];
     if data.len() > n {
-        let separate: Vec<&str> = data.iter().skip(1).take(n).map(str::trim).collect();
-        if joined != separate {
+        for (slot, value) in out.iter_mut().zip(data.iter().skip(1).take(n)) {
+            *slot = value.trim();
+        }
+        if !split_info(info).eq(out[..n].iter().copied()) {
             problems.push(format!(
                 "Data[0] ({}) and Data[1..{n}] disagree; Data[1..{n}] used",
-                first(data)?.trim()
+                info.trim()
             ));
         }
-        return Ok(separate);
+        return Ok(out);
     }
-    if joined.len() == n {
-        return Ok(joined);
+    let mut found = 0;
+    for field in split_info(info) {
+        if let Some(slot) = out.get_mut(found) {
+            *slot = field;
+        }
+        found += 1;
+    }
+    if found == n {
+        return Ok(out);
     }
     // Real 12288s end with ", " and an empty N-Policy (§5.2); a shorter one lost fields.
     Err(format!(
-        "expected {n} comma-separated fields, found {}: {:?}",
-        joined.len(),
-        first(data)?.trim()
+        "expected {n} comma-separated fields, found {found}: {:?}",
+        info.trim()
     ))
 }
 
 /// 12290 prefers Data[1..9] (§4.1), else splits Data[0].
-fn host_fields<'d>(data: &'d Data, problems: &mut Vec<String>) -> Result<Vec<&'d str>, String> {
+fn host_fields<'d>(
+    data: &'d Data,
+    problems: &mut Vec<String>,
+) -> Result<[&'d str; MAX_FIELDS], String> {
     info_fields(data, 9, problems)
 }
 
-fn split_info(info: &str) -> Vec<&str> {
+fn split_info(info: &str) -> impl Iterator<Item = &str> {
     info.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
         .split(',')
         .map(str::trim)
-        .collect()
 }
 
 fn first(data: &Data) -> Result<&str, String> {

@@ -159,41 +159,39 @@ pub fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
 pub fn parse_client_time(text: &str) -> Option<Timestamp> {
     let t = text.trim();
     let (date, rest) = t.split_once(' ')?;
-    let parts: Vec<&str> = date.split('/').collect();
-    if parts.len() != 3 {
+    let num = |p: &str| p.parse::<i32>().ok();
+    let mut parts = date.split('/');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
         return None;
     }
-    let nums: Vec<i32> = parts
-        .iter()
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let (y, m, d) = if parts[0].len() == 4 {
-        (nums[0], nums[1], nums[2])
-    } else if parts[2].len() == 4 {
-        (nums[2], nums[0], nums[1])
-    } else {
-        return None;
+    let (y, m, d) = match (a.len(), c.len()) {
+        (4, _) => (num(a)?, num(b)?, num(c)?),
+        (_, 4) => (num(c)?, num(a)?, num(b)?),
+        _ => return None,
     };
     let rest = rest.trim();
     let (clock, meridiem) = match rest.rsplit_once(' ') {
-        Some((c, ampm)) => (c.trim(), Some(ampm.trim().to_ascii_uppercase())),
+        Some((c, ampm)) => (c.trim(), Some(ampm.trim())),
         None => (rest, None),
     };
-    let hms: Vec<i32> = clock
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let (mut h, min, s) = match hms.as_slice() {
-        [h, m] => (*h, *m, 0),
-        [h, m, s] => (*h, *m, *s),
-        _ => return None,
+    let mut hms = clock.split(':').map(num);
+    let (mut h, min) = (hms.next()??, hms.next()??);
+    let s = match hms.next() {
+        None => 0,
+        Some(s) => s?,
     };
-    match meridiem.as_deref() {
+    if hms.next().is_some() {
+        return None;
+    }
+    let am = |x: &str| x.eq_ignore_ascii_case("AM");
+    let pm = |x: &str| x.eq_ignore_ascii_case("PM");
+    match meridiem {
         None => {}
-        Some("AM") if h == 12 => h = 0,
-        Some("AM") => {}
-        Some("PM") if h < 12 => h += 12,
-        Some("PM") => {}
+        Some(x) if am(x) && h == 12 => h = 0,
+        Some(x) if am(x) => {}
+        Some(x) if pm(x) && h < 12 => h += 12,
+        Some(x) if pm(x) => {}
         Some(_) => return None,
     }
     let dt = DateTime::new(
@@ -206,9 +204,7 @@ pub fn parse_client_time(text: &str) -> Option<Timestamp> {
         0,
     )
     .ok()?;
-    dt.to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+    jiff::tz::Offset::UTC.to_timestamp(dt).ok()
 }
 
 /// Status flags of 12288/12289 field 1 (§4.4), kept as raw bits and shown as hex.
@@ -265,8 +261,22 @@ mod tests {
             parse_client_time("4/10/2018 10:21:00 PM"),
             Some(ts("2018-04-10T22:21:00Z"))
         );
+        assert_eq!(
+            parse_client_time("4/10/2018 12:05:09 am"),
+            Some(ts("2018-04-10T00:05:09Z"))
+        );
+        assert_eq!(
+            parse_client_time("4/10/2018 12:05 PM"),
+            Some(ts("2018-04-10T12:05:00Z"))
+        );
         assert_eq!(parse_client_time("<DateTime>"), None);
         assert_eq!(parse_client_time("2010/13/29 17:52"), None);
+        assert_eq!(parse_client_time("2010/1/2/3 17:52"), None);
+        assert_eq!(parse_client_time("2010/1 17:52"), None);
+        assert_eq!(parse_client_time("10/1/29 17:52"), None);
+        assert_eq!(parse_client_time("2010/1/2 17"), None);
+        assert_eq!(parse_client_time("2010/1/2 17:52:00:01"), None);
+        assert_eq!(parse_client_time("2010/1/2 5:52 XM"), None);
         assert_eq!(parse_client_time(""), None);
     }
 

@@ -3,7 +3,6 @@
 
 use crate::kms::event::*;
 use crate::kms::{EventKind, KmsBody, KmsEvent};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use std::io::{self, Write};
 
@@ -64,115 +63,225 @@ pub fn table(kind: EventKind) -> &'static str {
     }
 }
 
-/// One event as a row: its columns, present ones only, serialized straight to the output (no map
-/// per row). `row` gives the same as a JSON map, for CSV and the tests.
-pub struct Row<'a>(pub &'a KmsEvent);
+/// Where a row's cells go: straight into a JSON line, or into a map (CSV and the tests). The row
+/// itself is defined once, in `cells`.
+trait Cells {
+    /// Text that may need JSON escaping.
+    fn text(&mut self, key: &'static str, v: &str);
+    /// A value written through its `Display` as text (HRESULTs, flags, times, GUIDs: ASCII
+    /// without quotes or backslashes).
+    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display);
+    fn number(&mut self, key: &'static str, v: u64);
+    fn boolean(&mut self, key: &'static str, v: bool);
+    fn texts(&mut self, key: &'static str, v: &[String]);
+    fn null(&mut self, key: &'static str);
 
-/// A value written through its `Display` (HRESULTs, flags, times) without a `String` per value.
-struct Shown<T>(T);
-
-impl<T: std::fmt::Display> Serialize for Shown<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+    fn text_or_null(&mut self, key: &'static str, v: Option<&str>) {
+        match v {
+            Some(v) => self.text(key, v),
+            None => self.null(key),
+        }
+    }
+    fn shown_or_null(&mut self, key: &'static str, v: Option<&dyn std::fmt::Display>) {
+        match v {
+            Some(v) => self.shown(key, v),
+            None => self.null(key),
+        }
+    }
+    fn number_or_null(&mut self, key: &'static str, v: Option<u64>) {
+        match v {
+            Some(v) => self.number(key, v),
+            None => self.null(key),
+        }
     }
 }
 
-fn shown_time(t: &Option<jiff::Timestamp>) -> Option<Shown<jiff::Timestamp>> {
-    t.map(Shown)
-}
-
-impl Serialize for Row<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ev = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("source", ev.source())?;
-        m.serialize_entry("record_id", &ev.record_id)?;
-        m.serialize_entry("time", &Shown(ev.time))?;
-        m.serialize_entry("computer", &ev.computer())?;
-        m.serialize_entry("channel", &ev.channel())?;
-        m.serialize_entry("provider", &ev.provider())?;
-        m.serialize_entry("event_id", &ev.event_id)?;
-        m.serialize_entry("table", table(ev.kind()))?;
-        body(&mut m, ev)?;
-        m.end()
-    }
-}
-
-fn body<M: SerializeMap>(m: &mut M, ev: &KmsEvent) -> Result<(), M::Error> {
+/// The row of an event: its columns, present ones only, in `COLUMNS` order within each table.
+fn cells(ev: &KmsEvent, c: &mut impl Cells) {
+    c.text("source", ev.source());
+    c.number("record_id", ev.record_id);
+    c.shown("time", &ev.time);
+    c.text("computer", ev.computer());
+    c.text("channel", ev.channel());
+    c.text("provider", ev.provider());
+    c.number("event_id", u64::from(ev.event_id));
+    c.text("table", table(ev.kind()));
     match &ev.body {
         KmsBody::ClientRequest(r) => {
-            m.serialize_entry("hresult", &Shown(r.hresult))?;
-            m.serialize_entry("status_flags", &Shown(r.status_flags))?;
-            m.serialize_entry("kms_host", &r.kms_host)?;
-            m.serialize_entry("kms_port", &r.kms_port)?;
-            m.serialize_entry("cmid", &r.cmid)?;
-            m.serialize_entry("client_time", &shown_time(&r.client_time))?;
-            m.serialize_entry("vm", &r.vm)?;
-            m.serialize_entry("license_status", &r.license_status.code())?;
-            m.serialize_entry("minutes_left", &r.minutes_left)?;
-            m.serialize_entry("act_id", &r.act_id)?;
-            m.serialize_entry("min_count", &r.min_count)
+            c.shown("hresult", &r.hresult);
+            c.shown("status_flags", &r.status_flags);
+            c.text_or_null("kms_host", r.kms_host.as_deref());
+            c.number_or_null("kms_port", r.kms_port.map(u64::from));
+            c.shown("cmid", &r.cmid);
+            c.shown_or_null("client_time", shown(&r.client_time));
+            c.boolean("vm", r.vm);
+            c.number("license_status", u64::from(r.license_status.code()));
+            c.number("minutes_left", u64::from(r.minutes_left));
+            c.shown("act_id", &r.act_id);
+            c.number_or_null("min_count", r.min_count.map(u64::from));
         }
         KmsBody::ClientResponse(r) => {
-            m.serialize_entry("hresult", &Shown(r.hresult))?;
-            m.serialize_entry("status_flags", &Shown(r.status_flags))?;
-            m.serialize_entry("activated", &r.activated)?;
-            m.serialize_entry("current_count", &r.current_count)?;
-            m.serialize_entry("activation_interval", &r.activation_interval)?;
-            m.serialize_entry("renewal_interval", &r.renewal_interval)?;
-            m.serialize_entry("client_time", &shown_time(&r.client_time))
+            c.shown("hresult", &r.hresult);
+            c.shown("status_flags", &r.status_flags);
+            c.boolean("activated", r.activated);
+            c.number("current_count", u64::from(r.current_count));
+            c.number("activation_interval", u64::from(r.activation_interval));
+            c.number("renewal_interval", u64::from(r.renewal_interval));
+            c.shown_or_null("client_time", shown(&r.client_time));
         }
         KmsBody::HostRequest(r) => {
-            m.serialize_entry("host", &ev.computer())?;
-            m.serialize_entry("hresult", &Shown(r.hresult))?;
-            m.serialize_entry("min_count", &r.min_count)?;
-            m.serialize_entry("client_name", &r.client_name)?;
-            m.serialize_entry("cmid", &r.cmid)?;
-            m.serialize_entry("client_time", &shown_time(&r.client_time))?;
-            m.serialize_entry("vm", &r.vm)?;
-            m.serialize_entry("license_status", &r.license_status.code())?;
-            m.serialize_entry("minutes_left", &r.minutes_left)?;
-            m.serialize_entry("act_id", &r.act_id)
+            c.text("host", ev.computer());
+            c.shown("hresult", &r.hresult);
+            c.number("min_count", u64::from(r.min_count));
+            c.text("client_name", &r.client_name);
+            c.shown("cmid", &r.cmid);
+            c.shown_or_null("client_time", shown(&r.client_time));
+            c.boolean("vm", r.vm);
+            c.number("license_status", u64::from(r.license_status.code()));
+            c.number("minutes_left", u64::from(r.minutes_left));
+            c.shown("act_id", &r.act_id);
         }
         KmsBody::DnsPublishFailed(DnsPublishFailed { hresult, domain }) => {
-            m.serialize_entry("host", &ev.computer())?;
-            m.serialize_entry("hresult", &Shown(hresult))?;
-            m.serialize_entry("domain", domain)
+            c.text("host", ev.computer());
+            c.shown("hresult", hresult);
+            c.text("domain", domain);
         }
         KmsBody::DnsPublishSucceeded(DnsPublishSucceeded { domain }) => {
-            m.serialize_entry("host", &ev.computer())?;
-            m.serialize_entry("domain", domain)
+            c.text("host", ev.computer());
+            c.text("domain", domain);
         }
         KmsBody::SppError(SppError { hresult, detail }) => {
-            m.serialize_entry("hresult", &hresult.map(Shown))?;
-            m.serialize_entry("detail", detail)
+            c.shown_or_null("hresult", shown(hresult));
+            c.text_or_null("detail", detail.as_deref());
         }
         KmsBody::LicensingStatus(LicensingStatus { app_id, status }) => {
-            m.serialize_entry("app_id", app_id)?;
-            m.serialize_entry("detail", status)
+            c.shown_or_null("app_id", shown(app_id));
+            c.text("detail", status);
         }
         KmsBody::OtherActivation(o) => {
-            m.serialize_entry("via", o.channel.name())?;
-            m.serialize_entry("act_id", &o.act_id)?;
-            m.serialize_entry("hresult", &Shown(o.hresult))?;
-            m.serialize_entry("detail", &o.detail)
+            c.text("via", o.channel.name());
+            c.shown_or_null("act_id", shown(&o.act_id));
+            c.shown("hresult", &o.hresult);
+            c.text("detail", &o.detail);
         }
         KmsBody::OtherSpp(o) | KmsBody::OtherKmsLog(o) => {
-            m.serialize_entry("data", &o.data)?;
-            m.serialize_entry("has_binary", &o.has_binary)
+            c.texts("data", &o.data);
+            c.boolean("has_binary", o.has_binary);
         }
         KmsBody::Malformed(Malformed { reason, data, .. }) => {
-            m.serialize_entry("malformed", reason)?;
-            m.serialize_entry("data", data)
+            c.text("malformed", reason);
+            c.texts("data", data);
         }
     }
 }
 
-pub fn row(ev: &KmsEvent) -> Map<String, Value> {
-    match serde_json::to_value(Row(ev)) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
+/// An optional value to show through its `Display`.
+fn shown<T: std::fmt::Display>(v: &Option<T>) -> Option<&dyn std::fmt::Display> {
+    v.as_ref().map(|v| v as &dyn std::fmt::Display)
+}
+
+/// A row written as one JSON object into a buffer, without a serializer per value: keys are
+/// known, and text is copied as it is unless it holds a character JSON must escape.
+struct JsonLine<'b> {
+    buf: &'b mut Vec<u8>,
+    first: bool,
+}
+
+impl JsonLine<'_> {
+    fn key(&mut self, key: &str) {
+        self.buf
+            .extend_from_slice(if self.first { b"{\"" } else { b",\"" });
+        self.first = false;
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
     }
+
+    fn string(&mut self, v: &str) {
+        // No early exit: one pass the compiler vectorizes over the short texts of a row.
+        let plain = !v.bytes().fold(false, |acc, b| {
+            acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if plain {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(v.as_bytes());
+            self.buf.push(b'"');
+        } else {
+            // Writing to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.buf, v);
+        }
+    }
+}
+
+impl Cells for JsonLine<'_> {
+    fn text(&mut self, key: &'static str, v: &str) {
+        self.key(key);
+        self.string(v);
+    }
+    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display) {
+        self.key(key);
+        self.buf.push(b'"');
+        let _ = write!(self.buf, "{v}");
+        self.buf.push(b'"');
+    }
+    fn number(&mut self, key: &'static str, v: u64) {
+        self.key(key);
+        let _ = write!(self.buf, "{v}");
+    }
+    fn boolean(&mut self, key: &'static str, v: bool) {
+        self.key(key);
+        self.buf
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+    fn texts(&mut self, key: &'static str, v: &[String]) {
+        self.key(key);
+        self.buf.push(b'[');
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.string(s);
+        }
+        self.buf.push(b']');
+    }
+    fn null(&mut self, key: &'static str) {
+        self.key(key);
+        self.buf.extend_from_slice(b"null");
+    }
+}
+
+/// Appends the event's row as a JSON line.
+fn json_line(ev: &KmsEvent, buf: &mut Vec<u8>) {
+    let mut line = JsonLine { buf, first: true };
+    cells(ev, &mut line);
+    line.buf.extend_from_slice(b"}\n");
+}
+
+impl Cells for Map<String, Value> {
+    fn text(&mut self, key: &'static str, v: &str) {
+        self.insert(key.into(), v.into());
+    }
+    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display) {
+        self.insert(key.into(), v.to_string().into());
+    }
+    fn number(&mut self, key: &'static str, v: u64) {
+        self.insert(key.into(), v.into());
+    }
+    fn boolean(&mut self, key: &'static str, v: bool) {
+        self.insert(key.into(), v.into());
+    }
+    fn texts(&mut self, key: &'static str, v: &[String]) {
+        self.insert(key.into(), v.into());
+    }
+    fn null(&mut self, key: &'static str) {
+        self.insert(key.into(), Value::Null);
+    }
+}
+
+/// The event's row as a JSON map, for CSV and the tests.
+pub fn row(ev: &KmsEvent) -> Map<String, Value> {
+    let mut m = Map::new();
+    cells(ev, &mut m);
+    m
 }
 
 /// Rows rendered in parallel, a block at a time, and written in order.
@@ -182,10 +291,9 @@ pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io:
     let block_of = |block: &[KmsEvent]| -> io::Result<Vec<u8>> {
         match format {
             RowFormat::Jsonl => {
-                let mut buf = Vec::with_capacity(block.len() * 400);
+                let mut buf = Vec::with_capacity(block.len() * 600);
                 for ev in block {
-                    serde_json::to_writer(&mut buf, &Row(ev))?;
-                    buf.push(b'\n');
+                    json_line(ev, &mut buf);
                 }
                 Ok(buf)
             }
@@ -231,5 +339,67 @@ fn csv_cell(v: Option<&Value>) -> String {
             .collect::<Vec<_>>()
             .join(" | "),
         Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kms::decode::decode;
+    use crate::kms::event::Names;
+    use crate::kms::raw::RawEvent;
+    use std::sync::Arc;
+
+    fn event(provider: &str, channel: &str, event_id: u16, data: &[&str]) -> KmsEvent {
+        let raw = RawEvent {
+            record_id: Some(7),
+            time: Some("2026-10-01T06:00:01.421Z".parse().unwrap()),
+            provider: provider.into(),
+            event_id,
+            qualifiers: Some(16384),
+            channel: channel.into(),
+            computer: "kms01.contoso.com".into(),
+            data: data.iter().collect(),
+            has_binary: false,
+        };
+        let source: Arc<str> = Arc::from("C:\\logs\\\"odd\" folder\\kms.evtx");
+        decode(&raw, &source, &mut Names::default()).unwrap().event
+    }
+
+    /// The JSON line and the map come from one definition: the same cells, and valid JSON
+    /// whatever the text holds (quotes, backslashes, controls, non-ASCII).
+    #[test]
+    fn json_lines_parse_back_to_the_row() {
+        let spp = crate::kms::ids::PROVIDER_SPP;
+        let events = [
+            event(
+                spp,
+                "Key Management Service",
+                12290,
+                &[
+                    "0x0,25,PC\"1\\é\t.contoso.com,5f997a59-2b0c-4006-a026-2fac95e4f844,2026/10/1 6:00,0,2,43200,73111121-5638-40f6-bc11-f1d7b0d64300",
+                ],
+            ),
+            event(
+                spp,
+                "Application",
+                12288,
+                &[
+                    "0x0, 0x0, kms01:1688, 5f997a59-2b0c-4006-a026-2fac95e4f844, 2026/10/1 6:00, 0, 2, 43200, 73111121-5638-40f6-bc11-f1d7b0d64300, ",
+                ],
+            ),
+            event(spp, "Application", 12289, &["bad\u{1}payload"]),
+        ];
+        for ev in &events {
+            let mut buf = Vec::new();
+            json_line(ev, &mut buf);
+            assert_eq!(buf.pop(), Some(b'\n'));
+            let text = String::from_utf8(buf).unwrap();
+            let parsed: Map<String, Value> = serde_json::from_str(&text).unwrap();
+            assert_eq!(parsed, row(ev), "{text}");
+        }
+        let host = row(&events[0]);
+        assert_eq!(host["client_name"], "PC\"1\\é\t.contoso.com");
+        assert!(row(&events[2]).contains_key("malformed"));
     }
 }

@@ -28,6 +28,15 @@ fn events_on_the_samples_prints_every_event_including_zipped_and_evtx_ones() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 1375, "every event the simulator wrote");
+    // The lines hold the rows of the library, cell for cell (the source as the command names it).
+    let bundle = read(&[samples()]);
+    for (line, ev) in rows.iter().zip(&bundle.events) {
+        let mut want = kmslens::report::rows::row(ev);
+        want.remove("source");
+        let mut got = line.as_object().unwrap().clone();
+        got.remove("source");
+        assert_eq!(got, want);
+    }
     for key in [
         "source",
         "record_id",
