@@ -7,6 +7,11 @@ pub struct Hresult(pub u32);
 impl Hresult {
     pub const S_OK: Hresult = Hresult(0);
 
+    /// `0xC004F074`: how reports and rows show it.
+    pub fn text(self) -> super::values::AsciiText<10> {
+        super::values::hex_word(self.0)
+    }
+
     /// Parses the forms found in events and typed by admins: `0x0`, `0x00000000`, `0xC004F074`,
     /// `hr=0x800704CF` (8198/8200), `C004F074`, and the signed decimal form (`-1073418124`).
     pub fn parse(text: &str) -> Option<Hresult> {
@@ -35,7 +40,7 @@ impl Hresult {
 
 impl fmt::Display for Hresult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:08X}", self.0)
+        f.write_str(&self.text())
     }
 }
 

@@ -96,32 +96,97 @@ impl Guid {
     }
 
     /// The lower-case text, on the stack.
-    pub fn text(&self) -> GuidText {
+    pub fn text(&self) -> AsciiText<36> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [b'-'; 36];
+        let mut out = AsciiText::<36>::filled(b'-');
         let value = u128::from_be_bytes(self.0);
         let mut digit = 0;
-        for (i, slot) in out.iter_mut().enumerate() {
+        for (i, slot) in out.bytes.iter_mut().enumerate() {
             if matches!(i, 8 | 13 | 18 | 23) {
                 continue;
             }
             *slot = HEX[(value >> (124 - 4 * digit) & 0xF) as usize];
             digit += 1;
         }
-        GuidText(out)
+        out
     }
 }
 
-/// A GUID's text: 36 ASCII bytes, usable as a `&str`.
+/// Short ASCII text on the stack (a GUID, an HRESULT, a time), usable as a `&str`: how values
+/// are shown, without a `String` or the formatting machinery per value.
 #[derive(Clone, Copy)]
-pub struct GuidText([u8; 36]);
+pub struct AsciiText<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
 
-impl std::ops::Deref for GuidText {
+impl<const N: usize> AsciiText<N> {
+    fn filled(b: u8) -> Self {
+        AsciiText {
+            bytes: [b; N],
+            len: N,
+        }
+    }
+
+    /// `v` in decimal, zero-padded to the `width` digits from `at`.
+    fn put_digits(&mut self, at: usize, width: usize, mut v: u32) {
+        for slot in self.bytes[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+}
+
+impl<const N: usize> std::ops::Deref for AsciiText<N> {
     type Target = str;
     fn deref(&self) -> &str {
-        // Only ASCII hex digits and dashes (written by `Guid::text`).
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        // Only ASCII is written into `bytes`.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
+}
+
+/// `0x` and eight upper-case hex digits: how HRESULTs and status flags are shown.
+pub fn hex_word(v: u32) -> AsciiText<10> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = AsciiText::<10>::filled(b'0');
+    out.bytes[1] = b'x';
+    for (i, slot) in out.bytes[2..].iter_mut().enumerate() {
+        *slot = HEX[(v >> (28 - 4 * i) & 0xF) as usize];
+    }
+    out
+}
+
+/// A timestamp as jiff shows it in UTC (`2026-10-01T06:00:01.421Z`: a fraction without trailing
+/// zeros, none when whole), for years 1 to 9999; `None` outside them.
+pub fn utc_text(ts: Timestamp) -> Option<AsciiText<30>> {
+    let dt = jiff::tz::Offset::UTC.to_datetime(ts);
+    let year = u32::try_from(dt.year())
+        .ok()
+        .filter(|y| (1..=9999).contains(y))?;
+    let two = |v: i8| u32::from(v.unsigned_abs());
+    let mut out = AsciiText::<30>::filled(b'-');
+    out.put_digits(0, 4, year);
+    out.put_digits(5, 2, two(dt.month()));
+    out.put_digits(8, 2, two(dt.day()));
+    out.bytes[10] = b'T';
+    out.put_digits(11, 2, two(dt.hour()));
+    out.bytes[13] = b':';
+    out.put_digits(14, 2, two(dt.minute()));
+    out.bytes[16] = b':';
+    out.put_digits(17, 2, two(dt.second()));
+    let mut len = 19;
+    let nanos = dt.subsec_nanosecond().unsigned_abs();
+    if nanos != 0 {
+        out.bytes[19] = b'.';
+        out.put_digits(20, 9, nanos);
+        len = 29;
+        while out.bytes[len - 1] == b'0' {
+            len -= 1;
+        }
+    }
+    out.bytes[len] = b'Z';
+    out.len = len + 1;
+    Some(out)
 }
 
 impl serde::Serialize for Guid {
@@ -212,6 +277,11 @@ pub fn parse_client_time(text: &str) -> Option<Timestamp> {
 pub struct StatusFlags(pub u32);
 
 impl StatusFlags {
+    /// `0x00000008`: how reports and rows show the flags.
+    pub fn text(self) -> AsciiText<10> {
+        hex_word(self.0)
+    }
+
     pub const OTHER_PC: u32 = 0x8;
     pub const NO_BINDING_SERVER_REGISTRATION: u32 = 0x0100_0000;
     pub const INVALID_REGISTRATION_DATA_TYPE: u32 = 0x0200_0000;
@@ -227,7 +297,7 @@ impl StatusFlags {
 
 impl fmt::Display for StatusFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:08X}", self.0)
+        f.write_str(&self.text())
     }
 }
 
@@ -278,6 +348,42 @@ mod tests {
         assert_eq!(parse_client_time("2010/1/2 17:52:00:01"), None);
         assert_eq!(parse_client_time("2010/1/2 5:52 XM"), None);
         assert_eq!(parse_client_time(""), None);
+    }
+
+    /// The stack texts show values exactly as `Display` and jiff do.
+    #[test]
+    fn ascii_texts_match_the_formatters() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for v in [0, 1, 0x8, 0xC004_F038, u32::MAX] {
+            assert_eq!(&*hex_word(v), format!("0x{v:08X}"));
+        }
+        let nanos = [0, 1, 10, 100_000_000, 120_000_000, 421_000_000, 999_999_999];
+        for i in 0..20_000u64 {
+            let v = next();
+            assert_eq!(&*hex_word(v as u32), format!("0x{:08X}", v as u32));
+            // Years 1 to 9999, and whole seconds, round fractions and any fraction.
+            let secs = (v % 315_537_897_600) as i64 - 62_135_596_800;
+            let nano = if i % 2 == 0 {
+                nanos[(v % 7) as usize]
+            } else {
+                (v >> 33) as i32 % 1_000_000_000
+            };
+            let ts = Timestamp::new(secs, nano).unwrap();
+            assert_eq!(utc_text(ts).as_deref(), Some(ts.to_string().as_str()));
+        }
+        assert!(utc_text(Timestamp::MIN).is_none());
+        let max = Timestamp::MAX;
+        assert_eq!(utc_text(max).as_deref(), Some(max.to_string().as_str()));
+        assert_eq!(
+            utc_text(Timestamp::UNIX_EPOCH).as_deref(),
+            Some("1970-01-01T00:00:00Z")
+        );
     }
 
     #[test]

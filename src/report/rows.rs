@@ -2,7 +2,10 @@
 //! `docs/architecture.md`.
 
 use crate::kms::event::*;
+use crate::kms::hresult::Hresult;
+use crate::kms::values::{AsciiText, Guid, utc_text};
 use crate::kms::{EventKind, KmsBody, KmsEvent};
+use jiff::Timestamp;
 use serde_json::{Map, Value};
 use std::io::{self, Write};
 
@@ -68,9 +71,9 @@ pub fn table(kind: EventKind) -> &'static str {
 trait Cells {
     /// Text that may need JSON escaping.
     fn text(&mut self, key: &'static str, v: &str);
-    /// A value written through its `Display` as text (HRESULTs, flags, times, GUIDs: ASCII
-    /// without quotes or backslashes).
-    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display);
+    /// Text that needs no escaping: ASCII letters, digits and punctuation other than quotes and
+    /// backslashes (GUIDs, HRESULTs, flags, times).
+    fn ascii(&mut self, key: &'static str, v: &str);
     fn number(&mut self, key: &'static str, v: u64);
     fn boolean(&mut self, key: &'static str, v: bool);
     fn texts(&mut self, key: &'static str, v: &[String]);
@@ -82,25 +85,39 @@ trait Cells {
             None => self.null(key),
         }
     }
-    fn shown_or_null(&mut self, key: &'static str, v: Option<&dyn std::fmt::Display>) {
-        match v {
-            Some(v) => self.shown(key, v),
-            None => self.null(key),
-        }
-    }
     fn number_or_null(&mut self, key: &'static str, v: Option<u64>) {
         match v {
             Some(v) => self.number(key, v),
             None => self.null(key),
         }
     }
+    fn guid(&mut self, key: &'static str, v: Option<Guid>) {
+        match v {
+            Some(g) => self.ascii(key, &g.text()),
+            None => self.null(key),
+        }
+    }
+    fn hex(&mut self, key: &'static str, v: Option<AsciiText<10>>) {
+        match v {
+            Some(h) => self.ascii(key, &h),
+            None => self.null(key),
+        }
+    }
+    fn time(&mut self, key: &'static str, v: Option<Timestamp>) {
+        match v.map(|t| (t, utc_text(t))) {
+            Some((_, Some(text))) => self.ascii(key, &text),
+            // Years jiff shows with a sign and six digits.
+            Some((t, None)) => self.text(key, &t.to_string()),
+            None => self.null(key),
+        }
+    }
 }
 
-/// The row of an event: its columns, present ones only, in `COLUMNS` order within each table.
+/// The row of an event: its columns, present ones only.
 fn cells(ev: &KmsEvent, c: &mut impl Cells) {
     c.text("source", ev.source());
     c.number("record_id", ev.record_id);
-    c.shown("time", &ev.time);
+    c.time("time", Some(ev.time));
     c.text("computer", ev.computer());
     c.text("channel", ev.channel());
     c.text("provider", ev.provider());
@@ -108,42 +125,42 @@ fn cells(ev: &KmsEvent, c: &mut impl Cells) {
     c.text("table", table(ev.kind()));
     match &ev.body {
         KmsBody::ClientRequest(r) => {
-            c.shown("hresult", &r.hresult);
-            c.shown("status_flags", &r.status_flags);
+            c.hex("hresult", Some(r.hresult.text()));
+            c.hex("status_flags", Some(r.status_flags.text()));
             c.text_or_null("kms_host", r.kms_host.as_deref());
             c.number_or_null("kms_port", r.kms_port.map(u64::from));
-            c.shown("cmid", &r.cmid);
-            c.shown_or_null("client_time", shown(&r.client_time));
+            c.guid("cmid", Some(r.cmid));
+            c.time("client_time", r.client_time);
             c.boolean("vm", r.vm);
             c.number("license_status", u64::from(r.license_status.code()));
             c.number("minutes_left", u64::from(r.minutes_left));
-            c.shown("act_id", &r.act_id);
+            c.guid("act_id", Some(r.act_id));
             c.number_or_null("min_count", r.min_count.map(u64::from));
         }
         KmsBody::ClientResponse(r) => {
-            c.shown("hresult", &r.hresult);
-            c.shown("status_flags", &r.status_flags);
+            c.hex("hresult", Some(r.hresult.text()));
+            c.hex("status_flags", Some(r.status_flags.text()));
             c.boolean("activated", r.activated);
             c.number("current_count", u64::from(r.current_count));
             c.number("activation_interval", u64::from(r.activation_interval));
             c.number("renewal_interval", u64::from(r.renewal_interval));
-            c.shown_or_null("client_time", shown(&r.client_time));
+            c.time("client_time", r.client_time);
         }
         KmsBody::HostRequest(r) => {
             c.text("host", ev.computer());
-            c.shown("hresult", &r.hresult);
+            c.hex("hresult", Some(r.hresult.text()));
             c.number("min_count", u64::from(r.min_count));
             c.text("client_name", &r.client_name);
-            c.shown("cmid", &r.cmid);
-            c.shown_or_null("client_time", shown(&r.client_time));
+            c.guid("cmid", Some(r.cmid));
+            c.time("client_time", r.client_time);
             c.boolean("vm", r.vm);
             c.number("license_status", u64::from(r.license_status.code()));
             c.number("minutes_left", u64::from(r.minutes_left));
-            c.shown("act_id", &r.act_id);
+            c.guid("act_id", Some(r.act_id));
         }
         KmsBody::DnsPublishFailed(DnsPublishFailed { hresult, domain }) => {
             c.text("host", ev.computer());
-            c.shown("hresult", hresult);
+            c.hex("hresult", Some(hresult.text()));
             c.text("domain", domain);
         }
         KmsBody::DnsPublishSucceeded(DnsPublishSucceeded { domain }) => {
@@ -151,17 +168,17 @@ fn cells(ev: &KmsEvent, c: &mut impl Cells) {
             c.text("domain", domain);
         }
         KmsBody::SppError(SppError { hresult, detail }) => {
-            c.shown_or_null("hresult", shown(hresult));
+            c.hex("hresult", hresult.map(Hresult::text));
             c.text_or_null("detail", detail.as_deref());
         }
         KmsBody::LicensingStatus(LicensingStatus { app_id, status }) => {
-            c.shown_or_null("app_id", shown(app_id));
+            c.guid("app_id", *app_id);
             c.text("detail", status);
         }
         KmsBody::OtherActivation(o) => {
             c.text("via", o.channel.name());
-            c.shown_or_null("act_id", shown(&o.act_id));
-            c.shown("hresult", &o.hresult);
+            c.guid("act_id", o.act_id);
+            c.hex("hresult", Some(o.hresult.text()));
             c.text("detail", &o.detail);
         }
         KmsBody::OtherSpp(o) | KmsBody::OtherKmsLog(o) => {
@@ -173,11 +190,6 @@ fn cells(ev: &KmsEvent, c: &mut impl Cells) {
             c.texts("data", data);
         }
     }
-}
-
-/// An optional value to show through its `Display`.
-fn shown<T: std::fmt::Display>(v: &Option<T>) -> Option<&dyn std::fmt::Display> {
-    v.as_ref().map(|v| v as &dyn std::fmt::Display)
 }
 
 /// A row written as one JSON object into a buffer, without a serializer per value: keys are
@@ -217,15 +229,16 @@ impl Cells for JsonLine<'_> {
         self.key(key);
         self.string(v);
     }
-    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display) {
+    fn ascii(&mut self, key: &'static str, v: &str) {
         self.key(key);
         self.buf.push(b'"');
-        let _ = write!(self.buf, "{v}");
+        self.buf.extend_from_slice(v.as_bytes());
         self.buf.push(b'"');
     }
     fn number(&mut self, key: &'static str, v: u64) {
         self.key(key);
-        let _ = write!(self.buf, "{v}");
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
     fn boolean(&mut self, key: &'static str, v: bool) {
         self.key(key);
@@ -260,8 +273,8 @@ impl Cells for Map<String, Value> {
     fn text(&mut self, key: &'static str, v: &str) {
         self.insert(key.into(), v.into());
     }
-    fn shown(&mut self, key: &'static str, v: &dyn std::fmt::Display) {
-        self.insert(key.into(), v.to_string().into());
+    fn ascii(&mut self, key: &'static str, v: &str) {
+        self.insert(key.into(), v.into());
     }
     fn number(&mut self, key: &'static str, v: u64) {
         self.insert(key.into(), v.into());
