@@ -10,7 +10,6 @@
 use crate::kms::RawEvent;
 use evtx::EvtxRecord;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 /// Where one field's text comes from.
@@ -157,16 +156,16 @@ fn read_instance(
 /// path reads it.
 fn system_fields(i: &Instance, t: &Template, s: &mut String, ev: &mut RawEvent) -> Option<()> {
     let attr = |src: &Option<Src>, out: &mut String| -> Option<bool> {
-        let present = i.field_into(src, out)?;
-        (!present || plain(out)).then_some(present)
+        let field = i.field_into(src, out)?;
+        (field != Field::Other || plain(out)).then_some(field.present())
     };
     if !attr(&t.provider_name, &mut ev.provider)? {
         attr(&t.provider_source, &mut ev.provider)?;
     }
     let text = |src: &Option<Src>, out: &mut String| -> Option<bool> {
-        let present = i.field_into(src, out)?;
-        element_text_in_place(out);
-        Some(present)
+        let field = i.field_into(src, out)?;
+        field.settle(out);
+        Some(field.present())
     };
     if !text(&t.event_id, s)? {
         return None;
@@ -234,18 +233,18 @@ fn event_data(i: &Instance, t: &Template, s: &mut String, ev: &mut RawEvent) -> 
             (_, Some(Val::Array(at, len))) => {
                 for item in array_items(chunk.get(*at..at + len)?) {
                     s.clear();
-                    push_utf16(item, s)?;
-                    element_text_in_place(s);
+                    push_utf16(item, s)?.settle(s);
                     ev.data.push(s);
                 }
             }
             // An optional value left empty drops its element.
             (Src::Sub(_, true), Some(Val::Null)) => {}
             _ => {
-                if !i.field_into(d, s)? {
+                let field = i.field_into(d, s)?;
+                if !field.present() {
                     return None;
                 }
-                element_text_in_place(s);
+                field.settle(s);
                 ev.data.push(s);
             }
         }
@@ -309,6 +308,30 @@ fn sub_value<'v>(src: &Src, values: &'v [Val]) -> Option<&'v Val> {
     }
 }
 
+/// A field's text, as `Instance::field_into` wrote it.
+#[derive(Clone, Copy, PartialEq)]
+enum Field {
+    /// The template has no such field (the XML has no such text either).
+    Absent,
+    /// Printable ASCII only: nothing for `element_text_in_place` or `plain` to look at.
+    Plain,
+    /// Anything else.
+    Other,
+}
+
+impl Field {
+    fn present(self) -> bool {
+        self != Field::Absent
+    }
+
+    /// Element text as the XML path reads it back.
+    fn settle(self, s: &mut String) {
+        if self == Field::Other {
+            element_text_in_place(s);
+        }
+    }
+}
+
 /// A template instance's values, with the chunk their text is in.
 struct Instance<'a> {
     chunk: &'a [u8],
@@ -316,31 +339,27 @@ struct Instance<'a> {
 }
 
 impl Instance<'_> {
-    /// Writes a field's text into `out` (emptied first): `Some(false)` when the template has no
-    /// such field (the XML has no such text either), `Some(true)` when it has, `None` when this
-    /// subset cannot tell (an optional value left empty, a value that is not text).
-    fn field_into(&self, src: &Option<Src>, out: &mut String) -> Option<bool> {
+    /// Writes a field's text into `out` (emptied first); `None` when this subset cannot tell
+    /// (an optional value left empty, a value that is not text).
+    fn field_into(&self, src: &Option<Src>, out: &mut String) -> Option<Field> {
         out.clear();
         match src {
-            None => Some(false),
+            None => Some(Field::Absent),
             Some(Src::Static(s)) => {
                 out.push_str(s);
-                Some(true)
+                Some(Field::Other)
             }
             Some(Src::Sub(i, optional)) => match *self.values.get(usize::from(*i))? {
                 Val::Null if *optional => None,
-                Val::Null => Some(true),
-                Val::Str(at, len) => {
-                    push_utf16(self.chunk.get(at..at + len)?, out)?;
-                    Some(true)
-                }
+                Val::Null => Some(Field::Plain),
+                Val::Str(at, len) => push_utf16(self.chunk.get(at..at + len)?, out),
                 Val::Signed(n) => {
-                    write!(out, "{n}").ok()?;
-                    Some(true)
+                    out.push_str(itoa::Buffer::new().format(n));
+                    Some(Field::Plain)
                 }
                 Val::Unsigned(n) => {
-                    write!(out, "{n}").ok()?;
-                    Some(true)
+                    out.push_str(itoa::Buffer::new().format(n));
+                    Some(Field::Plain)
                 }
                 _ => None,
             },
@@ -435,13 +454,20 @@ fn ascii(pairs: &[[u8; 2]]) -> bool {
         < 0x80
 }
 
-/// Appends UTF-16LE text: ASCII (most of what Windows logs) byte for byte, the rest decoded.
-fn push_utf16(bytes: &[u8], out: &mut String) -> Option<()> {
+/// Appends UTF-16LE text: ASCII (most of what Windows logs) byte for byte, the rest decoded;
+/// says whether it is plain printable ASCII.
+fn push_utf16(bytes: &[u8], out: &mut String) -> Option<Field> {
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let (pairs, _) = bytes.as_chunks::<2>();
-    if ascii(pairs) {
+    // One pass without early exit, which the compiler vectorizes: every bit any unit sets, and
+    // the smallest unit.
+    let (any, least) = pairs.iter().fold((0u16, u16::MAX), |(any, least), p| {
+        let u = u16::from_le_bytes(*p);
+        (any | u, least.min(u))
+    });
+    if any < 0x80 {
         // Narrowed a block at a time on the stack: ASCII is valid UTF-8 as it is.
         let mut block = [0u8; 64];
         for part in pairs.chunks(block.len()) {
@@ -450,12 +476,16 @@ fn push_utf16(bytes: &[u8], out: &mut String) -> Option<()> {
             }
             out.push_str(std::str::from_utf8(&block[..part.len()]).ok()?);
         }
-        return Some(());
+        return Some(if least >= 0x20 {
+            Field::Plain
+        } else {
+            Field::Other
+        });
     }
     for c in char::decode_utf16(pairs.iter().map(|p| u16::from_le_bytes(*p))) {
         out.push(c.ok()?);
     }
-    Some(())
+    Some(Field::Other)
 }
 
 /// UTF-16LE to a `String` (names and static text of a definition, read once per chunk).

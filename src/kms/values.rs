@@ -71,6 +71,9 @@ impl fmt::Debug for Guid {
 }
 
 impl Guid {
+    /// Where each byte's two digits are in the text, between the dashes.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, with or without braces, any case.
     pub fn parse(text: &str) -> Option<Guid> {
         let t = text.trim();
@@ -79,34 +82,24 @@ impl Guid {
             .and_then(|s| s.strip_suffix('}'))
             .unwrap_or(t);
         let b = t.as_bytes();
-        if b.len() != 36 {
+        if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
             return None;
         }
-        let mut value = 0u128;
-        for (i, c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if *c != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            value = value << 4 | u128::from(char::from(*c).to_digit(16)?);
+        let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 16];
+        for (byte, at) in out.iter_mut().zip(Self::AT) {
+            *byte = digit(b[at])? << 4 | digit(b[at + 1])?;
         }
-        Some(Guid(value.to_be_bytes()))
+        Some(Guid(out))
     }
 
     /// The lower-case text, on the stack.
     pub fn text(&self) -> AsciiText<36> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = AsciiText::<36>::filled(b'-');
-        let value = u128::from_be_bytes(self.0);
-        let mut digit = 0;
-        for (i, slot) in out.bytes.iter_mut().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                continue;
-            }
-            *slot = HEX[(value >> (124 - 4 * digit) & 0xF) as usize];
-            digit += 1;
+        for (b, at) in self.0.iter().zip(Self::AT) {
+            out.bytes[at] = HEX[usize::from(b >> 4)];
+            out.bytes[at + 1] = HEX[usize::from(b & 0xF)];
         }
         out
     }
@@ -367,6 +360,19 @@ mod tests {
         for i in 0..20_000u64 {
             let v = next();
             assert_eq!(&*hex_word(v as u32), format!("0x{:08X}", v as u32));
+            let g = u128::from(v) << 64 | u128::from(next());
+            let hex = format!("{g:032x}");
+            let text = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            );
+            let guid = Guid(g.to_be_bytes());
+            assert_eq!(&*guid.text(), text);
+            assert_eq!(Guid::parse(&text.to_uppercase()), Some(guid));
             // Years 1 to 9999, and whole seconds, round fractions and any fraction.
             let secs = (v % 315_537_897_600) as i64 - 62_135_596_800;
             let nano = if i % 2 == 0 {

@@ -300,23 +300,26 @@ pub fn row(ev: &KmsEvent) -> Map<String, Value> {
 /// Rows rendered in parallel, a block at a time, and written in order.
 pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io::Result<()> {
     use rayon::prelude::*;
+    /// Rows rendered together, and rows per buffer.
+    const ROUND: usize = 8192;
+    const BLOCK: usize = 512;
     // One buffer per block of rows, filled in parallel, written in order.
-    let block_of = |block: &[KmsEvent]| -> io::Result<Vec<u8>> {
+    let fill = |block: &[KmsEvent], buf: &mut Vec<u8>| -> io::Result<()> {
+        buf.clear();
         match format {
             RowFormat::Jsonl => {
-                let mut buf = Vec::with_capacity(block.len() * 600);
                 for ev in block {
-                    json_line(ev, &mut buf);
+                    json_line(ev, buf);
                 }
-                Ok(buf)
+                Ok(())
             }
             RowFormat::Csv => {
-                let mut w = csv::Writer::from_writer(Vec::with_capacity(block.len() * 300));
+                let mut w = csv::Writer::from_writer(buf);
                 for ev in block {
                     let r = row(ev);
                     w.write_record(COLUMNS.iter().map(|c| csv_cell(r.get(*c))))?;
                 }
-                w.into_inner().map_err(|e| e.into_error())
+                w.flush()
             }
         }
     };
@@ -325,13 +328,17 @@ pub fn write(events: &[KmsEvent], format: RowFormat, out: &mut dyn Write) -> io:
         w.write_record(COLUMNS)?;
         w.flush()?;
     }
-    for blocks in events.chunks(8192 * 4) {
-        let bufs: Vec<Vec<u8>> = blocks
-            .par_chunks(1024)
-            .map(block_of)
-            .collect::<io::Result<_>>()?;
-        for b in bufs {
-            out.write_all(&b)?;
+    // The same buffers from round to round: new memory for each would be zeroed by the system
+    // page by page.
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); ROUND / BLOCK];
+    for round in events.chunks(ROUND) {
+        let blocks: Vec<&[KmsEvent]> = round.chunks(BLOCK).collect();
+        let bufs = &mut bufs[..blocks.len()];
+        bufs.par_iter_mut()
+            .zip(blocks)
+            .try_for_each(|(buf, block)| fill(block, buf))?;
+        for b in bufs.iter() {
+            out.write_all(b)?;
         }
     }
     out.flush()
