@@ -137,7 +137,7 @@ fn info_fields<'d>(
         for (slot, value) in out.iter_mut().zip(data.iter().skip(1).take(n)) {
             *slot = value.trim();
         }
-        if !split_info(info).eq(out[..n].iter().copied()) {
+        if !same_fields(info, &out[..n]) {
             problems.push(format!(
                 "Data[0] ({}) and Data[1..{n}] disagree; Data[1..{n}] used",
                 info.trim()
@@ -168,6 +168,37 @@ fn host_fields<'d>(
     problems: &mut Vec<String>,
 ) -> Result<[&'d str; MAX_FIELDS], String> {
     info_fields(data, 9, problems)
+}
+
+/// Whether Data[0] holds these (trimmed) fields: byte for byte as `a,b,c` first, which is what
+/// Windows writes, else split and trimmed as `split_info` does.
+fn same_fields(info: &str, fields: &[&str]) -> bool {
+    joined_by_commas(info, fields) || split_info(info).eq(fields.iter().copied())
+}
+
+/// `info` is the fields joined by `,`. With exactly one comma fewer than fields, no field holds
+/// one, so splitting would give these fields back.
+fn joined_by_commas(info: &str, fields: &[&str]) -> bool {
+    let info = info
+        .trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
+        .as_bytes();
+    if memchr::memchr_iter(b',', info).count() + 1 != fields.len() {
+        return false;
+    }
+    let mut rest = info;
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((b',', r)) => rest = r,
+                _ => return false,
+            }
+        }
+        match rest.strip_prefix(field.as_bytes()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 fn split_info(info: &str) -> impl Iterator<Item = &str> {
@@ -289,6 +320,36 @@ fn spp_error(d: &Data) -> SppError {
     SppError {
         hresult,
         detail: (!detail.is_empty()).then(|| detail.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod info_tests {
+    use super::*;
+
+    #[test]
+    fn data0_agrees_with_the_separate_fields_however_it_is_joined() {
+        let fields = ["0x0", "25", "PC1.contoso.com", ""];
+        for info in [
+            "0x0,25,PC1.contoso.com,",
+            "0x0, 25, PC1.contoso.com, ",
+            " 0x0 ,25,PC1.contoso.com,\r\n",
+        ] {
+            assert!(same_fields(info, &fields), "{info:?}");
+        }
+        assert!(joined_by_commas("0x0,25,PC1.contoso.com,", &fields));
+        assert!(!joined_by_commas("0x0, 25, PC1.contoso.com, ", &fields));
+        for info in [
+            "0x0,25,PC2.contoso.com,",
+            "0x0,25,PC1.contoso.com",
+            "0x0,25,PC1.contoso.com,,",
+            "0x0;25;PC1.contoso.com;",
+        ] {
+            assert!(!same_fields(info, &fields), "{info:?}");
+        }
+        // A field holding a comma is not taken for two.
+        assert!(!same_fields("a,b,c", &["a,b", "c", ""]));
+        assert!(!joined_by_commas("a,b,c", &["a", "b,c"]));
     }
 }
 
