@@ -12,7 +12,7 @@ is installed (`cargo install evtx`, or EVTX_DUMP=path), and prints MB/s and peak
 KMSLENS=path measures that binary instead of building the release one.
 
 usage: scripts/bench.py [--chunks 4096] [--xml-mb 256] [--xml16-mb 1024] [--runs 3]
-       scripts/bench.py --dense [--clients 20000] [--small-clients 5000] [--runs 3]
+       scripts/bench.py --dense [--clients 20000] [--small-clients 5000] [--runs 3] [--instructions]
 
 --dense prints the paired ratios of the dense-log targets on fleets `kmslens simulate` writes
 (EVTX, one host, 30 days, a dup-cmid fault): evtx_dump time / kmslens events time on the KMS host's
@@ -142,6 +142,27 @@ def kept_events(exe, root):
     return max(r.stdout.count(b"\n") - 1, 0)
 
 
+def instructions(dump, exe, host_log):
+    """Instructions each tool runs on the host log, counted by callgrind: the same count whatever
+    the machine is doing, where seconds vary by 2x from one day to the next."""
+    if not shutil.which("valgrind"):
+        print("instructions: valgrind not installed (apt-get install valgrind); skipped")
+        return
+    counts = {}
+    for name, cmd in [("evtx_dump", [dump, "-o", "jsonl", host_log]),
+                      ("kmslens events", [exe, "events", "-q", "--format", "jsonl", "-o", os.devnull, host_log])]:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.devnull] + cmd,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        refs = [l for l in r.stderr.splitlines() if "refs:" in l]
+        counts[name] = int(refs[-1].split()[-1].replace(",", "")) if refs else None
+    if None in counts.values():
+        print(f"instructions: callgrind gave no count: {counts}")
+        return
+    print(f"host log instructions: evtx_dump {counts['evtx_dump'] / 1e9:.2f} G, "
+          f"kmslens events {counts['kmslens events'] / 1e9:.2f} G: "
+          f"ratio {counts['evtx_dump'] / counts['kmslens events']:.2f}")
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -164,6 +185,8 @@ def dense(a, d, exe):
     print(f"host log: evtx_dump {median(theirs)[0]:.3f} s / {median(theirs)[1] / 1024:.0f} MiB, "
           f"kmslens events {median(ours)[0]:.3f} s / {median(ours)[1] / 1024:.0f} MiB: "
           f"ratio evtx_dump/kmslens {median(ratios):.2f} (target >= 1.5)")
+    if a.instructions:
+        instructions(dump, exe, host_log)
     paths = files_of(big)
     cat_time(paths)  # warm the cache
     ratios, runs = [], []
@@ -198,6 +221,8 @@ def main():
     ap.add_argument("--dense", action="store_true")
     ap.add_argument("--clients", type=int, default=20000)
     ap.add_argument("--small-clients", type=int, default=5000)
+    ap.add_argument("--instructions", action="store_true",
+                    help="with --dense: also count the host log's instructions with callgrind")
     a = ap.parse_args()
     if a.dense:
         d = os.environ.get("BENCH_DIR", "/tmp/kmslens-bench")
