@@ -446,12 +446,18 @@ fn utf16_valid(bytes: &[u8]) -> Option<()> {
         .try_for_each(|c| c.ok().map(drop))
 }
 
-/// All code units ASCII: one pass without early exit, which the compiler vectorizes.
+/// Every bit any code unit sets, and the smallest unit: one pass without early exit, which the
+/// compiler vectorizes.
+fn scan(pairs: &[[u8; 2]]) -> (u16, u16) {
+    pairs.iter().fold((0u16, u16::MAX), |(any, least), p| {
+        let u = u16::from_le_bytes(*p);
+        (any | u, least.min(u))
+    })
+}
+
+/// All code units ASCII.
 fn ascii(pairs: &[[u8; 2]]) -> bool {
-    pairs
-        .iter()
-        .fold(0u16, |acc, p| acc | u16::from_le_bytes(*p))
-        < 0x80
+    scan(pairs).0 < 0x80
 }
 
 /// Appends UTF-16LE text: ASCII (most of what Windows logs) byte for byte, the rest decoded;
@@ -461,12 +467,7 @@ fn push_utf16(bytes: &[u8], out: &mut String) -> Option<Field> {
         return None;
     }
     let (pairs, _) = bytes.as_chunks::<2>();
-    // One pass without early exit, which the compiler vectorizes: every bit any unit sets, and
-    // the smallest unit.
-    let (any, least) = pairs.iter().fold((0u16, u16::MAX), |(any, least), p| {
-        let u = u16::from_le_bytes(*p);
-        (any | u, least.min(u))
-    });
+    let (any, least) = scan(pairs);
     if any < 0x80 {
         // Narrowed a block at a time on the stack: ASCII is valid UTF-8 as it is.
         let mut block = [0u8; 64];

@@ -337,18 +337,18 @@ impl Partial {
             return;
         }
         self.scopes.pop();
-        if let Some(f) = self.field.take() {
-            // The text buffer is kept for the next field: no allocation per value.
-            let text = std::mem::take(&mut self.text);
-            match f {
-                Field::EventId => self.event_id = Some(text.clone()),
-                Field::RecordId => self.record_id = Some(text.clone()),
-                Field::Channel => self.ev.channel = text.trim().to_string(),
-                Field::Computer => self.ev.computer = text.trim().to_string(),
-                Field::Data => self.push_data(&text),
-                Field::Binary => {}
+        // The text buffer stays for the next field: no allocation per value.
+        match self.field.take() {
+            Some(Field::EventId) => self.event_id = Some(self.text.clone()),
+            Some(Field::RecordId) => self.record_id = Some(self.text.clone()),
+            Some(Field::Channel) => self.ev.channel = self.text.trim().to_string(),
+            Some(Field::Computer) => self.ev.computer = self.text.trim().to_string(),
+            Some(Field::Data) => {
+                let text = std::mem::take(&mut self.text);
+                self.push_data(&text);
+                self.text = text;
             }
-            self.text = text;
+            Some(Field::Binary) | None => {}
         }
     }
 

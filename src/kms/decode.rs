@@ -179,9 +179,7 @@ fn same_fields(info: &str, fields: &[&str]) -> bool {
 /// `info` is the fields joined by `,`. With exactly one comma fewer than fields, no field holds
 /// one, so splitting would give these fields back.
 fn joined_by_commas(info: &str, fields: &[&str]) -> bool {
-    let info = info
-        .trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
-        .as_bytes();
+    let info = info_body(info).as_bytes();
     if memchr::memchr_iter(b',', info).count() + 1 != fields.len() {
         return false;
     }
@@ -202,9 +200,12 @@ fn joined_by_commas(info: &str, fields: &[&str]) -> bool {
 }
 
 fn split_info(info: &str) -> impl Iterator<Item = &str> {
+    info_body(info).split(',').map(str::trim)
+}
+
+/// An Info string without the line ends and spaces around it.
+fn info_body(info: &str) -> &str {
     info.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ')
-        .split(',')
-        .map(str::trim)
 }
 
 fn first(data: &Data) -> Result<&str, String> {

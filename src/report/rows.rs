@@ -104,11 +104,13 @@ trait Cells {
         }
     }
     fn time(&mut self, key: &'static str, v: Option<Timestamp>) {
-        match v.map(|t| (t, utc_text(t))) {
-            Some((_, Some(text))) => self.ascii(key, &text),
+        let Some(t) = v else {
+            return self.null(key);
+        };
+        match utc_text(t) {
+            Some(text) => self.ascii(key, &text),
             // Years jiff shows with a sign and six digits.
-            Some((t, None)) => self.text(key, &t.to_string()),
-            None => self.null(key),
+            None => self.text(key, &t.to_string()),
         }
     }
 }
@@ -214,13 +216,18 @@ impl JsonLine<'_> {
             acc | (b < 0x20) | (b == b'"') | (b == b'\\')
         });
         if plain {
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(v.as_bytes());
-            self.buf.push(b'"');
+            self.quoted(v);
         } else {
             // Writing to a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *self.buf, v);
         }
+    }
+
+    /// Text that needs no escaping, in quotes.
+    fn quoted(&mut self, v: &str) {
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(v.as_bytes());
+        self.buf.push(b'"');
     }
 }
 
@@ -231,9 +238,7 @@ impl Cells for JsonLine<'_> {
     }
     fn ascii(&mut self, key: &'static str, v: &str) {
         self.key(key);
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(v.as_bytes());
-        self.buf.push(b'"');
+        self.quoted(v);
     }
     fn number(&mut self, key: &'static str, v: u64) {
         self.key(key);
