@@ -1,6 +1,7 @@
 //! Inline SVG charts for the HTML report (no script, no external resource): attempts per day by
 //! outcome, each KMS host's count over time against the thresholds, requests per KMS host.
 
+use super::clock::Clock;
 use super::esc;
 use crate::analysis::Analysis;
 use crate::correlate::Outcome;
@@ -16,10 +17,10 @@ const OUTCOMES: [(Outcome, &str); 5] = [
 ];
 
 /// Activation attempts per day, stacked by outcome.
-pub fn attempts_per_day(a: &Analysis) -> Option<String> {
+pub fn attempts_per_day(a: &Analysis, clock: &Clock) -> Option<String> {
     let mut days: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
     for x in &a.attempts {
-        let day = x.time.strftime("%Y-%m-%d").to_string();
+        let day = clock.day(x.time);
         *days
             .entry(day)
             .or_default()
@@ -116,7 +117,7 @@ fn polyline_points(pts: impl Iterator<Item = (f64, f64)>) -> Vec<String> {
 }
 
 /// The count each KMS host reported to its clients over time, against 25 and 5.
-pub fn host_counts(a: &Analysis) -> Option<String> {
+pub fn host_counts(a: &Analysis, clock: &Clock) -> Option<String> {
     // One line per host and count (Windows, each Office version), and per minimum inside Windows:
     // a host echoes at most twice the product's minimum.
     let mut series: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
@@ -193,12 +194,12 @@ pub fn host_counts(a: &Analysis) -> Option<String> {
             esc(host)
         );
     }
-    let first = jiff::Timestamp::from_second(t0)
-        .map(|t| t.strftime("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    let last = jiff::Timestamp::from_second(t1)
-        .map(|t| t.strftime("%Y-%m-%d").to_string())
-        .unwrap_or_default();
+    let day = |s| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| clock.day(t))
+            .unwrap_or_default()
+    };
+    let (first, last) = (day(t0), day(t1));
     let _ = write!(
         svg,
         r#"<text x="{left}" y="{}" font-size="10">{first}</text><text x="{}" y="{}" font-size="10" text-anchor="end">{last}</text>"#,

@@ -1,7 +1,7 @@
 //! Times as the reader compares them: in the zone of `--tz` (the customer's local clock) in the
 //! text, Markdown and HTML reports, which say which zone they use; UTC in JSON and event rows.
 
-use crate::rules::finding::EvidenceItem;
+use crate::rules::finding::{EvidenceItem, Finding, MessagePart};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -46,12 +46,31 @@ impl Clock {
             return utc.to_string();
         }
         match utc.trim().replace(' ', "T").parse::<Timestamp>() {
-            Ok(t) => t
-                .to_zoned(self.zone.clone())
-                .strftime("%Y-%m-%d %H:%M:%S %:z")
-                .to_string(),
+            Ok(t) => self.second(t),
             Err(_) => utc.to_string(),
         }
+    }
+
+    /// A finding's message with its times in the zone (`2026-10-01 08:00:01 +02:00`).
+    pub fn message(&self, f: &Finding) -> String {
+        if self.is_utc() || f.message_parts.is_empty() {
+            return f.message.clone();
+        }
+        MessagePart::join(&f.message_parts, |t| self.second(t))
+    }
+
+    /// `2026-10-01 08:00:01 +02:00`, in the zone.
+    fn second(&self, t: Timestamp) -> String {
+        t.to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %:z")
+            .to_string()
+    }
+
+    /// The calendar day of a time in the zone (`2026-10-01`).
+    pub fn day(&self, t: Timestamp) -> String {
+        t.to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%d")
+            .to_string()
     }
 
     /// A span of evidence times, `first to last`, in the zone.
@@ -109,5 +128,11 @@ mod tests {
             "2026-10-01 06:00:01Z"
         );
         assert_eq!(utc.minute(t), "2026-10-01 06:00");
+        // Late evening UTC is the next day in Rome: the charts count it there.
+        let late: Timestamp = "2026-10-01T23:30:00Z".parse().unwrap();
+        assert_eq!(
+            (utc.day(late), rome.day(late)),
+            ("2026-10-01".into(), "2026-10-02".into())
+        );
     }
 }

@@ -75,7 +75,7 @@ pub fn render(r: &Report, generated: jiff::Timestamp, verbose: bool) -> String {
     for p in &r.problems {
         problem(&mut out, p, &r.clock, verbose);
     }
-    charts_section(&mut out, a);
+    charts_section(&mut out, a, &r.clock);
     let _ = write!(
         out,
         "<section><h2>Findings by rule</h2><div class=\"cards\">"
@@ -195,15 +195,13 @@ fn evidence_table(out: &mut String, evidence: &[&EvidenceItem], more: usize, clo
     }
 }
 
-fn charts_section(out: &mut String, a: &crate::analysis::Analysis) {
+fn charts_section(out: &mut String, a: &crate::analysis::Analysis, clock: &Clock) {
+    let per_day = format!("Activation attempts per day ({}), by outcome", clock.name());
     let charts = [
-        (
-            "Activation attempts per day, by outcome",
-            charts::attempts_per_day(a),
-        ),
+        (per_day.as_str(), charts::attempts_per_day(a, clock)),
         (
             "Count reported by each KMS host, against the activation thresholds",
-            charts::host_counts(a),
+            charts::host_counts(a, clock),
         ),
         ("Requests per KMS host", charts::requests_per_host(a)),
     ];
@@ -239,7 +237,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
             inline(c.fix)
         );
     }
-    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
+    let (rows, more) = g.rows(clock, FINDINGS_PER_RULE, verbose);
     let _ = write!(
         out,
         "<table><tr><th>finding</th><th>machines</th><th>KMS hosts</th><th>evidence</th></tr>"
@@ -254,7 +252,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(r.message),
+            esc(&r.message),
             esc(&r.machines),
             esc(&r.hosts),
             evidence.join("<br>")

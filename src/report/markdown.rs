@@ -155,7 +155,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
     if !g.codes.is_empty() {
         let _ = writeln!(out);
     }
-    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
+    let (rows, more) = g.rows(clock, FINDINGS_PER_RULE, verbose);
     let _ = writeln!(
         out,
         "| finding | machines | KMS hosts | first evidence |\n|---|---|---|---|"
@@ -169,7 +169,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, clock: &Clock, verbose: bool) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | `{}` |",
-            cell(r.message),
+            cell(&r.message),
             cell(&r.machines),
             cell(&r.hosts),
             cell(&first)

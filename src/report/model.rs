@@ -290,7 +290,8 @@ pub fn problem_refs(numbers: &[usize]) -> String {
 
 /// A finding as a row of its rule's table.
 pub struct FindingRow<'a> {
-    pub message: &'a str,
+    /// With its times in the report's zone.
+    pub message: String,
     pub machines: String,
     /// KMS hosts: the host that logged, and the host asked.
     pub hosts: String,
@@ -301,7 +302,7 @@ pub struct FindingRow<'a> {
 
 impl<'a> RuleGroup<'a> {
     /// The rows to list (`limit` of them, all when `all`), and how many are left out.
-    pub fn rows(&self, limit: usize, all: bool) -> (Vec<FindingRow<'a>>, usize) {
+    pub fn rows(&self, clock: &Clock, limit: usize, all: bool) -> (Vec<FindingRow<'a>>, usize) {
         let shown = if all { self.findings.len() } else { limit };
         let rows = self
             .findings
@@ -312,7 +313,7 @@ impl<'a> RuleGroup<'a> {
                 let hosts: Vec<String> =
                     ["host", "kms_host"].iter().filter_map(|k| get(k)).collect();
                 FindingRow {
-                    message: &f.message,
+                    message: clock.message(f),
                     machines: get("client").unwrap_or_default(),
                     hosts: hosts.join(", "),
                     evidence: &f.evidence,

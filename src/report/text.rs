@@ -222,7 +222,7 @@ fn rule_group(out: &mut String, g: &RuleGroup, st: &Style, clock: &Clock, verbos
         };
         let _ = writeln!(out, "  Code {}{}: {}", c.code, symbol, c.meaning);
     }
-    let (rows, more) = g.rows(FINDINGS_PER_RULE, verbose);
+    let (rows, more) = g.rows(clock, FINDINGS_PER_RULE, verbose);
     for r in rows {
         let _ = writeln!(out, "  - {}", r.message);
         if verbose {

@@ -36,7 +36,11 @@ pub struct Finding {
     pub rule: String,
     pub severity: Severity,
     pub title: String,
+    /// The message with its times in UTC (`2026-10-01 06:00:01Z`), as JSON gives it.
     pub message: String,
+    /// The same message with its times kept as times, for reports shown in another zone.
+    #[serde(skip)]
+    pub message_parts: Vec<MessagePart>,
     /// `client`, `cmid`, `host`, `kms_host`, `domain` → values (empty lists left out).
     pub subjects: BTreeMap<&'static str, Vec<String>>,
     pub evidence: Vec<EvidenceItem>,
@@ -58,6 +62,58 @@ pub struct Finding {
     /// Result columns the rule's `[diagnosis]` reads (split, merge, title), as text values.
     #[serde(skip)]
     pub facts: BTreeMap<String, Vec<String>>,
+}
+
+/// A piece of a finding's message: text, or a time that each report shows in its own zone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessagePart {
+    Text(String),
+    Time(Timestamp),
+}
+
+impl MessagePart {
+    /// The message as one text, its times written by `time`.
+    pub fn join(parts: &[MessagePart], time: impl Fn(Timestamp) -> String) -> String {
+        parts
+            .iter()
+            .map(|p| match p {
+                MessagePart::Text(t) => t.clone(),
+                MessagePart::Time(t) => time(*t),
+            })
+            .collect()
+    }
+}
+
+/// A rule's message template filled with a row's values: a slot's values sorted (lists come from
+/// ARRAY_AGG, which has no order) and joined by commas; time values kept as times.
+fn message_parts(
+    template: &str,
+    cell: impl Fn(&str) -> Vec<AnyValue<'static>>,
+) -> Vec<MessagePart> {
+    let mut parts = Vec::new();
+    for piece in super::template_pieces(template) {
+        let name = match piece {
+            super::TemplatePiece::Text(t) => {
+                parts.push(MessagePart::Text(t.to_string()));
+                continue;
+            }
+            super::TemplatePiece::Slot(name) => name,
+        };
+        let mut vals: Vec<(String, Option<Timestamp>)> =
+            cell(name).iter().map(|v| (text(v), timestamp(v))).collect();
+        vals.sort();
+        vals.dedup();
+        for (k, (text, time)) in vals.into_iter().enumerate() {
+            if k > 0 {
+                parts.push(MessagePart::Text(", ".into()));
+            }
+            parts.push(match time {
+                Some(t) => MessagePart::Time(t),
+                None => MessagePart::Text(text),
+            });
+        }
+    }
+    parts
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -103,10 +159,25 @@ fn float_text(f: f64) -> String {
     }
 }
 
+fn timestamp(v: &AnyValue) -> Option<Timestamp> {
+    match v {
+        AnyValue::Datetime(us, TimeUnit::Microseconds, _)
+        | AnyValue::DatetimeOwned(us, TimeUnit::Microseconds, _) => {
+            Timestamp::from_microsecond(*us).ok()
+        }
+        _ => None,
+    }
+}
+
 fn time_text(us: i64) -> String {
     Timestamp::from_microsecond(us)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+        .map(utc_text)
         .unwrap_or_else(|_| us.to_string())
+}
+
+/// A time as findings carry it in JSON: `2026-10-01 06:00:01Z`.
+pub fn utc_text(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 fn as_u64(v: &AnyValue) -> Option<u64> {
@@ -211,14 +282,7 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
                 }
             }
         }
-        let mut message = rule.message.clone();
-        for p in super::placeholders(&rule.message) {
-            let mut vals: Vec<String> = cell(&p).iter().map(text).collect();
-            // Lists come from ARRAY_AGG, which has no order.
-            vals.sort();
-            vals.dedup();
-            message = message.replace(&format!("{{{p}}}"), &vals.join(", "));
-        }
+        let message_parts = message_parts(&rule.message, cell);
         let facts = fact_columns
             .iter()
             .map(|c| {
@@ -232,7 +296,8 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             rule: rule.id.clone(),
             severity: rule.severity,
             title: rule.title.clone(),
-            message,
+            message: MessagePart::join(&message_parts, utc_text),
+            message_parts,
             subjects,
             evidence,
             evidence_omitted: omitted,

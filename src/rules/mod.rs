@@ -284,14 +284,38 @@ fn query_schema(query: &str, tables: &Tables) -> Result<Schema, String> {
 
 /// `{name}` placeholders of a message.
 pub fn placeholders(message: &str) -> Vec<String> {
+    template_pieces(message)
+        .into_iter()
+        .filter_map(|p| match p {
+            TemplatePiece::Slot(name) => Some(name.to_string()),
+            TemplatePiece::Text(_) => None,
+        })
+        .collect()
+}
+
+/// A piece of a message template: text as written, or a `{column}` slot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TemplatePiece<'a> {
+    Text(&'a str),
+    Slot(&'a str),
+}
+
+/// A template cut into its text and its `{column}` slots (an unclosed `{` is text).
+pub fn template_pieces(message: &str) -> Vec<TemplatePiece<'_>> {
     let mut out = Vec::new();
     let mut rest = message;
     while let Some(start) = rest.find('{') {
         let Some(len) = rest[start + 1..].find('}') else {
             break;
         };
-        out.push(rest[start + 1..start + 1 + len].to_string());
+        if start > 0 {
+            out.push(TemplatePiece::Text(&rest[..start]));
+        }
+        out.push(TemplatePiece::Slot(&rest[start + 1..start + 1 + len]));
         rest = &rest[start + 1 + len + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(TemplatePiece::Text(rest));
     }
     out
 }

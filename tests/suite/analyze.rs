@@ -570,7 +570,11 @@ fn office_is_counted_apart_from_windows() {
         .unwrap();
     assert!(d.title.contains("to activate Office 2019"), "{}", d.title);
     // The count chart draws Windows and Office as separate lines.
-    let chart = kmslens::report::charts::host_counts(&a).unwrap();
+    let chart = kmslens::report::charts::host_counts(
+        &a,
+        &kmslens::report::clock::Clock::new(jiff::tz::TimeZone::UTC),
+    )
+    .unwrap();
     assert!(
         chart.contains("kms01 (Office 2019)") && chart.contains("kms01 (Windows client OS)"),
         "{chart}"

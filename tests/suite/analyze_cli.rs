@@ -763,3 +763,41 @@ fn trace_memory_prints_each_stage_in_order() {
     );
     assert!(err.contains(" MiB peak ("), "{err}");
 }
+
+/// `--tz`: the times inside findings' messages and the chart's days follow the zone in the
+/// human reports; JSON keeps UTC.
+#[test]
+fn message_times_and_chart_days_follow_tz() {
+    let report = |format: &str| {
+        let out = kmslens()
+            .arg("analyze")
+            .arg(samples())
+            .args(["--format", format, "--tz", "Europe/Rome", "--verbose"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (json, _) = json_report(&["--tz", "Europe/Rome"]);
+    let utc = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .find(|m| m.starts_with("32 requests of pc028 to kms01"))
+        .unwrap();
+    assert!(utc.contains("(2026-10-01 15:02:40Z to "), "{utc}");
+    for format in ["text", "md"] {
+        let text = report(format);
+        assert!(
+            text.contains("32 requests of pc028 to kms01 (2026-10-01 17:02:40 +02:00 to "),
+            "{format}"
+        );
+        let messages_in_utc = text
+            .lines()
+            .filter(|l| l.contains("requests of") && l.contains("Z to "))
+            .count();
+        assert_eq!(messages_in_utc, 0, "{format}");
+    }
+    let html = report("html");
+    assert!(html.contains("Activation attempts per day (Europe/Rome), by outcome"));
+}

@@ -25,6 +25,7 @@ fn finding(rule: &Rule, subjects: &[(&'static str, &[&str])], facts: &[(&str, &s
         severity: rule.severity,
         title: rule.title.clone(),
         message: format!("{} {subjects:?}", rule.id),
+        message_parts: vec![],
         subjects: subjects
             .iter()
             .map(|(k, v)| (*k, v.iter().map(|s| s.to_string()).collect()))
@@ -257,7 +258,11 @@ fn a_2000_client_fleet_with_4_faults_gives_4_diagnoses_and_a_short_report() {
     let html = kmslens::report::html::render(&report, now, false);
     assert!(html.len() < 1_000_000, "{} bytes of HTML", html.len());
     // The count chart keeps only the points that draw something (a point per response was 676 KB).
-    let chart = kmslens::report::charts::host_counts(&a).unwrap();
+    let chart = kmslens::report::charts::host_counts(
+        &a,
+        &kmslens::report::clock::Clock::new(jiff::tz::TimeZone::UTC),
+    )
+    .unwrap();
     assert!(chart.len() < 50_000, "{} bytes of count chart", chart.len());
     // Past 60 logs the coverage lists the KMS host logs only; --verbose lists them all.
     assert!(html.contains("client logs read without a problem"));
