@@ -710,7 +710,7 @@ pub static TIME_STATUS: Table<ProbeRecord> = Table {
         Col::str("time_source", |r| text(clock(r)?.source.as_deref()?)),
         Col::str("last_sync", |r| text(clock(r)?.last_sync.as_deref()?)),
         Col::int("stratum", |r| clock(r)?.stratum.map(i64::from)),
-        Col::bool("synced", |r| Some(clock(r)?.synced())),
+        Col::bool("synced", |r| clock(r)?.synced()),
         Col::str("problem", |r| made(clock(r)?.problem()?)),
         Col::str("time_zone", |r| text(&zone(r)?.zone)),
         Col::str("utc_offset", |r| text(zone(r)?.utc_offset.as_deref()?)),

@@ -4,6 +4,7 @@
 
 mod binxml;
 pub mod evtx;
+mod local_times;
 pub mod report;
 pub mod slmgr;
 pub mod text;
@@ -179,6 +180,7 @@ fn assemble(
             .map(|x: &mut report::SlmgrRecord| (&x.source, &mut x.computer))
             .chain(probes.iter_mut().map(|p| (&p.source, &mut p.computer))),
     );
+    local_times::resolve(&mut reports, &probes, &mut events, zone);
     release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
@@ -431,21 +433,7 @@ fn read_text(
         raw.record_id = Some(e.line);
         report.tally.keep(&raw, &label);
     }
-    if dated {
-        let how = match zone.iana_name() {
-            Some(name) if *zone != jiff::tz::TimeZone::UTC && name != "UTC" => {
-                format!("read as {name} time (--tz)")
-            }
-            _ => "read as UTC; give the zone of the machine that rendered them with --tz (e.g. --tz Europe/Rome), or export as .evtx or XML for exact times".into(),
-        };
-        report.diag(
-            Severity::Note,
-            None,
-            format!(
-                "text renderings show local time without a zone: {how}; record ids are line numbers"
-            ),
-        );
-    }
+    report.local_times = dated;
 }
 
 /// A text file's bytes (BOM included) as text, in the encoding sniffing found.
@@ -468,6 +456,16 @@ fn read_probe(input: &mut dyn Read, kind: ProbeKind, text: Detected, report: &mu
         ProbeKind::Time => Probe::Time(probes::parse_w32tm(&text)),
         ProbeKind::Zone => Probe::Zone(probes::parse_zone(&text)),
     };
+    if let Probe::Time(t) = &probe
+        && t.synced().is_none()
+    {
+        report.unknown_language = true;
+        report.diag(
+            Severity::Note,
+            None,
+            "w32tm output in a language kmslens has no labels for (English and German are read): its clock is not judged",
+        );
+    }
     // The name it states (`timezone.txt`), else the one its path gives; the logs beside it,
     // seen once the bundle is read, come first (`name_output_machines`).
     let stated = match &probe {

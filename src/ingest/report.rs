@@ -256,6 +256,8 @@ pub struct SourceReport {
     pub detail: Option<String>,
     /// slmgr output in a language kmslens has no labels for.
     pub unknown_language: bool,
+    /// Its times are local times written without a zone (a text rendering).
+    pub local_times: bool,
     pub status: Status,
     pub tally: Tally,
 }
@@ -267,6 +269,7 @@ impl SourceReport {
             kind,
             detail: None,
             unknown_language: false,
+            local_times: false,
             status: Status::Read,
             tally: Tally::default(),
         }

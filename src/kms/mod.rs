@@ -14,6 +14,7 @@ pub mod raw;
 pub mod slmgr;
 pub mod thresholds;
 pub mod values;
+pub mod zones;
 
 pub use decode::decode;
 pub use event::{KmsBody, KmsEvent};

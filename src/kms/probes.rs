@@ -1,7 +1,8 @@
 //! What a machine's own commands say about KMS discovery and its clock, as
 //! `scripts/collect-kms-bundle.ps1` saves them: `nslookup -type=srv _vlmcs._tcp.<domain>`,
 //! `w32tm /query /status` and the time zone. nslookup prints English labels on every Windows
-//! language; w32tm's labels are English here (a localised output is read for what it can).
+//! language; w32tm's labels are read in English and German (`Sprungindikator`, `Quelle`, ...);
+//! an output in another language gives its error code, if any, and no verdict on the clock.
 
 /// One source's facts.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,13 +49,20 @@ pub struct TimeStatus {
 
 impl TimeStatus {
     /// The clock follows a time server: a source that is not the machine's own clock, and a
-    /// leap indicator other than 3 (not synchronized).
-    pub fn synced(&self) -> bool {
+    /// leap indicator other than 3 (not synchronized). `None` for an output kmslens could not
+    /// read (labels in a language it has no table for).
+    pub fn synced(&self) -> Option<bool> {
+        if self.error.is_some() {
+            return Some(false);
+        }
+        if self.source.is_none() && self.leap_indicator.is_none() {
+            return None;
+        }
         let own_clock = self.source.as_deref().is_none_or(|s| {
             let s = s.to_ascii_lowercase();
-            s.contains("local cmos clock") || s.contains("free-running system clock")
+            s.contains("cmos") || s.contains("free-running system clock")
         });
-        self.error.is_none() && !own_clock && self.leap_indicator != Some(3)
+        Some(!own_clock && self.leap_indicator != Some(3))
     }
 
     /// What is wrong, in a phrase, when the clock does not follow a time server.
@@ -62,7 +70,7 @@ impl TimeStatus {
         if let Some(e) = &self.error {
             return Some(format!("w32tm cannot query the time service: {e}"));
         }
-        if self.synced() {
+        if self.synced()? {
             return None;
         }
         Some(match &self.source {
@@ -80,6 +88,66 @@ pub struct ZoneInfo {
     /// Offset from UTC when collected (`02:00:00`, `-05:00:00`).
     pub utc_offset: Option<String>,
     pub computer: Option<String>,
+}
+
+/// The zone a machine's local times are written in, and how it was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineZone {
+    pub zone: jiff::tz::TimeZone,
+    /// `W. Europe Standard Time (Europe/Berlin)`, or the fixed offset and why.
+    pub label: String,
+}
+
+impl ZoneInfo {
+    /// The machine's zone: the IANA zone of its Windows id; else (an unknown id, or `_dstoff`:
+    /// daylight saving turned off) the UTC offset it had when collected, which is then fixed.
+    pub fn machine_zone(&self) -> Option<MachineZone> {
+        let id = self.zone.trim();
+        let dst_off = id.strip_suffix("_dstoff");
+        if dst_off.is_none()
+            && let Some(name) = super::zones::iana(id)
+            && let Ok(zone) = jiff::tz::TimeZone::get(name)
+        {
+            return Some(MachineZone {
+                zone,
+                label: format!("{id} ({name})"),
+            });
+        }
+        let offset = parse_offset(self.utc_offset.as_deref()?)?;
+        let why = match dst_off {
+            Some(base) => format!("{base}, daylight saving time off"),
+            None if id.is_empty() => "no zone id".into(),
+            None => format!("{id}, a zone id kmslens does not know"),
+        };
+        Some(MachineZone {
+            zone: jiff::tz::TimeZone::fixed(offset),
+            label: format!("{} ({why})", offset_text(offset)),
+        })
+    }
+}
+
+/// A .NET `TimeSpan` as `timezone.txt` writes the UTC offset: `02:00:00`, `-05:00:00`,
+/// `05:30:00`.
+fn parse_offset(text: &str) -> Option<jiff::tz::Offset> {
+    let t = text.trim();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let mut parts = t.split(':').map(|p| p.trim().parse::<i32>().ok());
+    let (h, m) = (parts.next()??, parts.next().flatten().unwrap_or(0));
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+}
+
+/// `UTC+05:30`, `UTC-08:00`.
+fn offset_text(offset: jiff::tz::Offset) -> String {
+    let s = offset.seconds();
+    let sign = if s < 0 { '-' } else { '+' };
+    let (h, m) = (s.abs() / 3600, s.abs() % 3600 / 60);
+    format!("UTC{sign}{h:02}:{m:02}")
 }
 
 /// `label: value` of a line, labels compared without case.
@@ -148,19 +216,40 @@ pub fn parse_w32tm(text: &str) -> TimeStatus {
         error: None,
     };
     for line in text.lines().map(str::trim) {
-        if let Some(v) = value(line, "Source") {
+        if let Some(v) = value_of(line, &["Source", "Quelle"]) {
             out.source = Some(v.to_string());
-        } else if let Some(v) = value(line, "Last Successful Sync Time") {
+        } else if let Some(v) = value_of(
+            line,
+            &[
+                "Last Successful Sync Time",
+                "Letzte erfolgreiche Synchronisierungszeit",
+            ],
+        ) {
             out.last_sync = Some(v.to_string());
         } else if let Some(v) = value(line, "Stratum") {
             out.stratum = number(v);
-        } else if let Some(v) = value(line, "Leap Indicator") {
+        } else if let Some(v) = value_of(line, &["Leap Indicator", "Sprungindikator"]) {
             out.leap_indicator = number(v);
         } else if let Some(v) = value(line, "The following error occurred") {
             out.error = Some(v.to_string());
+        } else if out.error.is_none() && error_code(line) {
+            // The error line in any language: `... (0x80070426)`.
+            out.error = Some(line.rsplit_once(": ").map_or(line, |(_, e)| e).to_string());
         }
     }
     out
+}
+
+/// The value of the first of `labels` the line has.
+fn value_of<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
+    labels.iter().find_map(|l| value(line, l))
+}
+
+/// A line that ends with a Windows error code in brackets (`(0x80070426)`).
+fn error_code(line: &str) -> bool {
+    line.strip_suffix(')')
+        .and_then(|l| l.rsplit_once("(0x"))
+        .is_some_and(|(_, hex)| hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub fn parse_zone(text: &str) -> ZoneInfo {
@@ -184,6 +273,39 @@ pub fn parse_zone(text: &str) -> ZoneInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn zone_of(id: &str, offset: Option<&str>) -> Option<MachineZone> {
+        ZoneInfo {
+            zone: id.into(),
+            utc_offset: offset.map(Into::into),
+            computer: None,
+        }
+        .machine_zone()
+    }
+
+    #[test]
+    fn a_windows_zone_id_gives_its_iana_zone() {
+        let z = zone_of("W. Europe Standard Time", Some("02:00:00")).unwrap();
+        assert_eq!(z.zone.iana_name(), Some("Europe/Berlin"));
+        assert_eq!(z.label, "W. Europe Standard Time (Europe/Berlin)");
+    }
+
+    #[test]
+    fn without_a_known_id_the_collected_offset_is_used() {
+        let z = zone_of("Pacific Standard Time_dstoff", Some("-08:00:00")).unwrap();
+        assert_eq!(z.zone, jiff::tz::TimeZone::fixed(jiff::tz::offset(-8)));
+        assert_eq!(
+            z.label,
+            "UTC-08:00 (Pacific Standard Time, daylight saving time off)"
+        );
+        let z = zone_of("Nowhere Standard Time", Some("05:30:00")).unwrap();
+        assert_eq!(
+            z.zone.to_offset(jiff::Timestamp::UNIX_EPOCH).seconds(),
+            5 * 3600 + 1800
+        );
+        assert_eq!(zone_of("Nowhere Standard Time", None), None);
+        assert_eq!(zone_of("", Some("garbage")), None);
+    }
 
     #[test]
     fn an_srv_answer_gives_its_targets() {
@@ -210,10 +332,10 @@ mod tests {
         let s = parse_w32tm(synced);
         assert_eq!(s.stratum, Some(3));
         assert_eq!(s.source.as_deref(), Some("dc01.contoso.com"));
-        assert!(s.synced() && s.problem().is_none());
+        assert!(s.synced() == Some(true) && s.problem().is_none());
         let cmos = "Leap Indicator: 3(not synchronized)\r\nStratum: 0 (unspecified)\r\nLast Successful Sync Time: unspecified\r\nSource: Local CMOS Clock\r\n";
         let c = parse_w32tm(cmos);
-        assert!(!c.synced());
+        assert_eq!(c.synced(), Some(false));
         assert_eq!(
             c.problem().as_deref(),
             Some("the clock is not synchronized (source: Local CMOS Clock)")
@@ -226,6 +348,31 @@ mod tests {
                 .unwrap()
                 .contains("0x80070426")
         );
+    }
+
+    #[test]
+    fn w32tm_is_read_in_german_and_an_unknown_language_gives_no_verdict() {
+        // As German Windows prints it (labels as public German outputs show them).
+        let de = "Sprungindikator: 0(keine Warnung)\r\nStratum: 3 (Sekundärreferenz - synchronisiert über (S)NTP)\r\nPräzision: -23 (119.209ns pro Tick)\r\nReferenz-ID: 0x0A000001 (Quell-IP:  10.0.0.1)\r\nLetzte erfolgreiche Synchronisierungszeit: 01.10.2026 08:00:00\r\nQuelle: dc01.contoso.com\r\nAbrufintervall: 10 (1024s)\r\n";
+        let s = parse_w32tm(de);
+        assert_eq!(s.source.as_deref(), Some("dc01.contoso.com"));
+        assert_eq!(s.last_sync.as_deref(), Some("01.10.2026 08:00:00"));
+        assert_eq!((s.stratum, s.leap_indicator), (Some(3), Some(0)));
+        assert_eq!(s.synced(), Some(true));
+        let cmos = de
+            .replace("0(keine Warnung)", "3(nicht synchronisiert)")
+            .replace("dc01.contoso.com", "Local CMOS Clock");
+        assert_eq!(parse_w32tm(&cmos).synced(), Some(false));
+        let stopped =
+            "Folgender Fehler ist aufgetreten: Der Dienst wurde nicht gestartet. (0x80070426)\r\n";
+        assert_eq!(
+            parse_w32tm(stopped).error.as_deref(),
+            Some("Der Dienst wurde nicht gestartet. (0x80070426)")
+        );
+        // Labels kmslens has no table for: no source, so no claim that the clock is off.
+        let unknown = "Indicateur: 0\r\nStrate: 3\r\nOrigine: dc01.contoso.com\r\n";
+        let u = parse_w32tm(unknown);
+        assert_eq!((u.synced(), u.problem()), (None, None));
     }
 
     #[test]

@@ -62,3 +62,85 @@ fn text_saved_as_utf16_by_powershell() {
     assert_eq!(b.sources[0].kind.name(), "text");
     assert_eq!(b.events.len(), 2);
 }
+
+/// A text rendering beside the machine's `timezone.txt` (collection script, UTF-16) is read in
+/// that machine's zone, whatever `--tz` says; one without it is read in `--tz`.
+#[test]
+fn text_renderings_are_read_in_the_zone_their_machine_collected() {
+    let text = std::fs::read_to_string(fixture("text/wevtutil-text.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zone_file = |id: &str, offset: &str| {
+        utf16(
+            &format!("Time zone: {id}\r\nUTC offset: {offset}\r\nComputer: X\r\n"),
+            true,
+            true,
+        )
+    };
+    for (machine, zone) in [
+        ("CLIENT01", Some(("W. Europe Standard Time", "02:00:00"))),
+        ("PC2", Some(("Pacific Standard Time_dstoff", "-08:00:00"))),
+        ("PC3", None),
+    ] {
+        let folder = dir.path().join(machine);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("events.txt"), &text).unwrap();
+        if let Some((id, offset)) = zone {
+            std::fs::write(folder.join("timezone.txt"), zone_file(id, offset)).unwrap();
+        }
+    }
+    let opts = kmslens::ingest::IngestOptions {
+        zone: jiff::tz::TimeZone::get("Europe/Rome").unwrap(),
+        ..Default::default()
+    };
+    let b = kmslens::ingest::ingest(
+        &[dir.path().to_path_buf()],
+        &opts,
+        &indicatif::ProgressBar::hidden(),
+    );
+    let time_in = |machine: &str| {
+        let e = b
+            .events
+            .iter()
+            .find(|e| e.event_id == 12289 && e.source().contains(machine))
+            .unwrap();
+        e.time.to_string()
+    };
+    // 01:21 local on 31 May: CEST (+2) in Berlin and Rome; PST all year (-8) with DST off.
+    assert_eq!(time_in("CLIENT01"), "2023-05-30T23:21:13.955Z");
+    assert_eq!(time_in("PC2"), "2023-05-31T09:21:13.955Z");
+    assert_eq!(time_in("PC3"), "2023-05-30T23:21:13.955Z");
+    let note = |machine: &str| {
+        let s = b
+            .sources
+            .iter()
+            .find(|s| s.source.contains(machine) && s.source.ends_with("events.txt"))
+            .unwrap();
+        let d = s
+            .tally
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("local time"));
+        d.unwrap().message.clone()
+    };
+    assert!(
+        note("CLIENT01").contains("W. Europe Standard Time (Europe/Berlin)"),
+        "{}",
+        note("CLIENT01")
+    );
+    assert!(note("PC2").contains("UTC-08:00 (Pacific Standard Time, daylight saving time off)"));
+    assert!(
+        note("PC3").contains("Europe/Rome time (--tz)"),
+        "{}",
+        note("PC3")
+    );
+    // The source's first and last times moved with its events.
+    let pc2 = b
+        .sources
+        .iter()
+        .find(|s| s.source.ends_with("PC2/events.txt"))
+        .unwrap();
+    assert_eq!(
+        pc2.tally.first_time.unwrap().to_string(),
+        "2023-05-31T09:21:13.955Z"
+    );
+}
