@@ -119,7 +119,7 @@ pub fn of(a: &Analysis) -> Coverage {
             .push(n.rule.clone());
     }
     Coverage {
-        notes: notes(a),
+        notes: notes(a).into_iter().chain(zone_note(a)).collect(),
         kinds,
         problems,
         hosts: a.hosts().iter().cloned().collect(),
@@ -159,6 +159,39 @@ fn notes(a: &Analysis) -> Vec<String> {
             format!("{h} does not publish its SRV record in DNS (slmgr: DNS publishing disabled); another host publishes and no client fails to find one, so this is not a problem")
         })
         .collect()
+}
+
+/// When the report shows UTC and the machines' `timezone.txt` give their zone: the `--tz` that
+/// shows their clocks.
+fn zone_note(a: &Analysis) -> Option<String> {
+    let zone = &a.bundle.zone;
+    if *zone != jiff::tz::TimeZone::UTC && zone.iana_name() != Some("UTC") {
+        return None;
+    }
+    let zones: std::collections::BTreeSet<(String, String)> = a
+        .bundle
+        .probes
+        .iter()
+        .filter_map(|p| match &p.probe {
+            crate::kms::probes::Probe::Zone(z) => z.machine_zone(),
+            _ => None,
+        })
+        .filter_map(|z| Some((z.zone.iana_name()?.to_string(), z.label)))
+        .collect();
+    let (iana, label) = zones.iter().next()?;
+    Some(match zones.len() {
+        1 => format!(
+            "times are in UTC; the machines' timezone.txt give {label}: add --tz {iana} to see their local time"
+        ),
+        n => format!(
+            "times are in UTC; the machines' timezone.txt give {n} zones ({}): --tz shows one of them",
+            zones
+                .iter()
+                .map(|(_, l)| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 impl Coverage {

@@ -722,6 +722,14 @@ fn command_outputs_beside_the_logs_become_dns_and_clock_evidence() {
             assert_eq!(kinds(kind), 41, "{faults:?}: {kind} outputs read");
         }
         assert!(a.bundle.probes.iter().all(|p| p.computer.is_some()));
+        // The report in UTC says which --tz shows the machines' own clocks.
+        let notes = kmslens::report::coverage::of(&a).notes;
+        assert!(
+            notes.iter().any(|n| n.contains(
+                "timezone.txt give W. Europe Standard Time (Europe/Berlin): add --tz Europe/Berlin"
+            )),
+            "{notes:?}"
+        );
         let problems = accuracy(&a, &truth);
         assert!(problems.is_empty(), "{faults:?}: {problems:#?}");
         let problems = diagnosis_mismatches(&a, &truth);
