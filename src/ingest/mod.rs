@@ -170,8 +170,8 @@ fn assemble(
     for r in &mut reports {
         events.append(&mut r.tally.events);
         r.tally.events = Vec::new();
-        slmgr.append(&mut r.tally.slmgr);
-        probes.append(&mut r.tally.probes);
+        slmgr.append(&mut std::mem::take(&mut r.tally.slmgr));
+        probes.append(&mut std::mem::take(&mut r.tally.probes));
     }
     name_output_machines(
         &mut reports,

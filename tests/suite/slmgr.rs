@@ -35,6 +35,9 @@ fn one(path: &std::path::Path) -> SlmgrRecord {
     assert_eq!(b.sources[0].kind.name(), "slmgr", "{path:?}");
     assert_eq!(b.sources[0].detail.as_deref(), Some("en"));
     assert_eq!(b.slmgr.len(), 1, "{:?}", b.slmgr);
+    // Moved out of the source's report with its buffer: a bundle of 20 000 outputs kept 28 MB
+    // of empty per-source vectors to the end of the run.
+    assert_eq!(b.sources[0].tally.slmgr.capacity(), 0);
     b.slmgr[0].clone()
 }
 
