@@ -260,8 +260,9 @@ pub fn trace_memory(stage: &str) {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
     eprint_line(format_args!(
-        "memory after {stage}: {} MiB resident, {} MiB peak ({:.2} s since the first stage)",
+        "memory after {stage}: {} MiB resident ({} MiB of it the binary and files), {} MiB peak ({:.2} s since the first stage)",
         field("VmRSS:"),
+        field("RssFile:"),
         field("VmHWM:"),
         elapsed.as_secs_f64()
     ));
