@@ -127,8 +127,14 @@ impl Sink {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for r in reports {
-            all.append(&mut r.tally.events);
-            r.tally.events = Vec::new();
+            if all.is_empty() {
+                // The first source (the only one when a single log is read): its list becomes
+                // the bundle's, not copied (the KMS host's log keeps 100 000 events and more).
+                *all = std::mem::take(&mut r.tally.events);
+            } else {
+                all.append(&mut r.tally.events);
+                r.tally.events = Vec::new();
+            }
         }
     }
 
