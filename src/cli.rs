@@ -413,6 +413,8 @@ fn events(args: EventsArgs) -> ExitCode {
         }
     };
     messages::trace_memory("output");
+    // The process ends here: freeing every event one by one would only cost time.
+    std::mem::forget(bundle);
     match written {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not an error worth a message.
