@@ -144,3 +144,31 @@ fn text_renderings_are_read_in_the_zone_their_machine_collected() {
         "2023-05-31T09:21:13.955Z"
     );
 }
+
+/// A bundle whose machines collected different zones: the report in UTC names them all.
+#[test]
+fn a_report_in_utc_names_every_zone_the_machines_collected() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().unwrap();
+    for (machine, zone, offset) in [
+        ("PC001", "W. Europe Standard Time", "01:00:00"),
+        ("PC003", "Eastern Standard Time", "-05:00:00"),
+    ] {
+        let folder = dir.path().join(machine);
+        std::fs::create_dir(&folder).unwrap();
+        for entry in std::fs::read_dir(samples.join(machine)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
+        }
+        let text = format!("Time zone: {zone}\r\nUTC offset: {offset}\r\nComputer: {machine}\r\n");
+        std::fs::write(folder.join("timezone.txt"), utf16(&text, true, true)).unwrap();
+    }
+    let a = analyze(&[dir.path().to_path_buf()], &[]);
+    let notes = kmslens::report::coverage::of(&a).notes;
+    assert!(
+        notes.iter().any(|n| n.contains(
+            "give 2 zones (Eastern Standard Time (America/New_York), W. Europe Standard Time (Europe/Berlin))"
+        )),
+        "{notes:?}"
+    );
+}
