@@ -22,6 +22,10 @@ pub fn resolve(
     events: &mut [KmsEvent],
     option: &TimeZone,
 ) {
+    // Most bundles hold no text rendering: no zone is worked out for them.
+    if !reports.iter().any(|r| r.local_times) {
+        return;
+    }
     let zones: Vec<(&ProbeRecord, MachineZone)> = probes
         .iter()
         .filter_map(|p| match &p.probe {
@@ -31,26 +35,23 @@ pub fn resolve(
         .collect();
     let mut moved: HashMap<Arc<str>, TimeZone> = HashMap::new();
     for r in reports.iter_mut().filter(|r| r.local_times) {
-        match machine_zone_of(r, &zones) {
+        let how = match machine_zone_of(r, &zones) {
             Some((probe, zone)) => {
                 if zone.zone != *option {
                     rezone_tally(r, option, &zone.zone);
                     moved.insert(r.source.clone(), zone.zone.clone());
                 }
-                let note = format!(
-                    "text renderings show local time without a zone: read in {}, the zone of {}; record ids are line numbers",
-                    zone.label, probe.source
-                );
-                r.diag(Severity::Note, None, note);
+                format!("read in {}, the zone of {}", zone.label, probe.source)
             }
-            None => {
-                let note = format!(
-                    "text renderings show local time without a zone: {}; record ids are line numbers",
-                    read_in_option(option)
-                );
-                r.diag(Severity::Note, None, note);
-            }
-        }
+            None => read_in_option(option),
+        };
+        r.diag(
+            Severity::Note,
+            None,
+            format!(
+                "text renderings show local time without a zone: {how}; record ids are line numbers"
+            ),
+        );
     }
     if moved.is_empty() {
         return;
@@ -64,7 +65,7 @@ pub fn resolve(
 
 fn read_in_option(option: &TimeZone) -> String {
     match option.iana_name() {
-        Some(name) if *option != TimeZone::UTC && name != "UTC" => {
+        Some(name) if !crate::kms::zones::is_utc(option) => {
             format!("read as {name} time (--tz)")
         }
         _ => "read as UTC; collect the machine's timezone.txt (scripts/collect-kms-bundle.ps1), give its zone with --tz (e.g. --tz Europe/Rome), or export as .evtx or XML for exact times".into(),

@@ -127,14 +127,7 @@ impl Sink {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for r in reports {
-            if all.is_empty() {
-                // The first source (the only one when a single log is read): its list becomes
-                // the bundle's, not copied (the KMS host's log keeps 100 000 events and more).
-                *all = std::mem::take(&mut r.tally.events);
-            } else {
-                all.append(&mut r.tally.events);
-                r.tally.events = Vec::new();
-            }
+            gather(&mut all, &mut r.tally.events);
         }
     }
 
@@ -145,6 +138,18 @@ impl Sink {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+}
+
+/// Moves a source's kept events to the bundle's list, freeing the source's. The first source's
+/// list (the only one when a single log is read) becomes the bundle's instead of being copied:
+/// the KMS host's log keeps 100 000 events and more.
+fn gather(all: &mut Vec<KmsEvent>, from: &mut Vec<KmsEvent>) {
+    let mut from = std::mem::take(from);
+    if all.is_empty() {
+        *all = from;
+    } else {
+        all.append(&mut from);
     }
 }
 
@@ -174,8 +179,7 @@ fn assemble(
 ) -> Ingested {
     let (mut slmgr, mut probes) = (Vec::new(), Vec::new());
     for r in &mut reports {
-        events.append(&mut r.tally.events);
-        r.tally.events = Vec::new();
+        gather(&mut events, &mut r.tally.events);
         slmgr.append(&mut std::mem::take(&mut r.tally.slmgr));
         probes.append(&mut std::mem::take(&mut r.tally.probes));
     }
@@ -465,7 +469,6 @@ fn read_probe(input: &mut dyn Read, kind: ProbeKind, text: Detected, report: &mu
     if let Probe::Time(t) = &probe
         && t.synced().is_none()
     {
-        report.unknown_language = true;
         report.diag(
             Severity::Note,
             None,

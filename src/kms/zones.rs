@@ -4,6 +4,11 @@
 //! given as their targets (`Asia/Calcutta` as `Asia/Kolkata`), so that a tz database installed
 //! without the backward links still has every zone.
 
+/// UTC itself, or a zone the tz database names `UTC` (`--tz UTC`).
+pub fn is_utc(zone: &jiff::tz::TimeZone) -> bool {
+    *zone == jiff::tz::TimeZone::UTC || zone.iana_name() == Some("UTC")
+}
+
 /// The IANA zone of a Windows zone id (case ignored).
 pub fn iana(windows_id: &str) -> Option<&'static str> {
     let id = windows_id.trim();

@@ -15,7 +15,7 @@ impl Clock {
     }
 
     pub fn is_utc(&self) -> bool {
-        self.zone == TimeZone::UTC || self.zone.iana_name() == Some("UTC")
+        crate::kms::zones::is_utc(&self.zone)
     }
 
     /// The zone's name as the reports state it: `UTC`, `Europe/Rome`.

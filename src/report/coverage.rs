@@ -164,8 +164,7 @@ fn notes(a: &Analysis) -> Vec<String> {
 /// When the report shows UTC and the machines' `timezone.txt` give their zone: the `--tz` that
 /// shows their clocks.
 fn zone_note(a: &Analysis) -> Option<String> {
-    let zone = &a.bundle.zone;
-    if *zone != jiff::tz::TimeZone::UTC && zone.iana_name() != Some("UTC") {
+    if !crate::kms::zones::is_utc(&a.bundle.zone) {
         return None;
     }
     let zones: std::collections::BTreeSet<(String, String)> = a

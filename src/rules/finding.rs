@@ -137,7 +137,9 @@ fn text(v: &AnyValue) -> String {
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
         AnyValue::Datetime(us, TimeUnit::Microseconds, _)
-        | AnyValue::DatetimeOwned(us, TimeUnit::Microseconds, _) => time_text(*us),
+        | AnyValue::DatetimeOwned(us, TimeUnit::Microseconds, _) => {
+            timestamp(v).map_or_else(|| us.to_string(), evidence_time)
+        }
         AnyValue::Float64(f) => float_text(*f),
         AnyValue::Float32(f) => float_text(*f as f64),
         AnyValue::Boolean(b) => {
@@ -169,14 +171,8 @@ fn timestamp(v: &AnyValue) -> Option<Timestamp> {
     }
 }
 
-fn time_text(us: i64) -> String {
-    Timestamp::from_microsecond(us)
-        .map(utc_text)
-        .unwrap_or_else(|_| us.to_string())
-}
-
-/// A time as findings carry it in JSON: `2026-10-01 06:00:01Z`.
-pub fn utc_text(t: Timestamp) -> String {
+/// A time as findings carry it in JSON (evidence, messages): `2026-10-01 06:00:01Z`.
+fn evidence_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
@@ -296,7 +292,7 @@ pub fn from_rows(rule: &Rule, df: &DataFrame) -> Vec<Finding> {
             rule: rule.id.clone(),
             severity: rule.severity,
             title: rule.title.clone(),
-            message: MessagePart::join(&message_parts, utc_text),
+            message: MessagePart::join(&message_parts, evidence_time),
             message_parts,
             subjects,
             evidence,
