@@ -257,8 +257,8 @@ pub struct ReadArgs {
     #[arg(long, hide = true)]
     pub full_parse: bool,
     /// Time zone (IANA name, e.g. Europe/Rome) of the customer's clocks: dates of Event Viewer
-    /// text renderings are read in it, and the text, Markdown and HTML reports show times in it
-    /// (JSON and event rows stay UTC).
+    /// text renderings without their machine's timezone.txt are read in it, and the text,
+    /// Markdown and HTML reports show times in it (JSON and event rows stay UTC).
     #[arg(long, value_name = "ZONE", value_parser = parse_zone, default_value = "UTC")]
     pub tz: jiff::tz::TimeZone,
 }
