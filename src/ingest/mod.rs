@@ -4,6 +4,8 @@
 
 mod binxml;
 pub mod evtx;
+mod kept;
+use kept::Kept;
 mod local_times;
 pub mod report;
 pub mod slmgr;
@@ -141,11 +143,11 @@ impl Sink {
     }
 }
 
-/// Moves a source's kept events to the bundle's list, freeing the source's. The first source's
-/// list (the only one when a single log is read) becomes the bundle's instead of being copied:
-/// the KMS host's log keeps 100 000 events and more.
-fn gather(all: &mut Vec<KmsEvent>, from: &mut Vec<KmsEvent>) {
-    let mut from = std::mem::take(from);
+/// Moves a source's kept events to the bundle's list. The first source's list (the only one when a
+/// single log is read) becomes the bundle's instead of being copied: the KMS host's log keeps
+/// 100 000 events and more.
+fn gather(all: &mut Vec<KmsEvent>, from: &mut Kept) {
+    let mut from = std::mem::take(from).into_vec();
     if all.is_empty() {
         *all = from;
     } else {
@@ -191,7 +193,6 @@ fn assemble(
             .chain(probes.iter_mut().map(|p| (&p.source, &mut p.computer))),
     );
     local_times::resolve(&mut reports, &probes, &mut events, zone);
-    release_freed_memory();
     // (time, source, record id) is unique, so an unstable sort gives the same order.
     events.par_sort_unstable_by(|a, b| {
         (a.time, &a.source(), a.record_id).cmp(&(b.time, &b.source(), b.record_id))
@@ -204,22 +205,6 @@ fn assemble(
         slmgr,
         probes,
         zone: zone.clone(),
-    }
-}
-
-/// Returns to the system the memory the readers freed (their threads' buffers and the kept
-/// events' first copies): glibc keeps freed memory in per-thread arenas otherwise, and the peak of
-/// a run would carry it to the end.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: malloc_trim only releases free memory of the allocator; it has no preconditions.
-        unsafe {
-            malloc_trim(0);
-        }
     }
 }
 
@@ -300,14 +285,8 @@ fn stall_for_tests(label: &str) {
 /// Reads one source. A panic in a parser (a bug, met on hostile input) costs this source only.
 fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Vec<SourceReport> {
     let run = std::panic::AssertUnwindSafe(|| read_source_inner(src, opts, progress));
-    let mut reports = crate::messages::with_caught_panics(run)
-        .unwrap_or_else(|panic| vec![panicked(src.label.clone(), &*panic)]);
-    // Kept events live until the end of the run: give back what their growth over-allocated
-    // while this thread can still reuse it.
-    for r in &mut reports {
-        r.tally.events.shrink_to_fit();
-    }
-    reports
+    crate::messages::with_caught_panics(run)
+        .unwrap_or_else(|panic| vec![panicked(src.label.clone(), &*panic)])
 }
 
 /// The report of a source whose reader panicked (a bug): the fuzz targets look for this reason.

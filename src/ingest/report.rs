@@ -1,7 +1,8 @@
 //! Per-source statistics and diagnostics: what was read from each log, and what was lost.
 
+use super::kept::Kept;
+use crate::kms;
 use crate::kms::RawEvent;
-use crate::kms::{self, KmsEvent};
 use crate::messages::{Diagnostic, Location, Severity};
 use crate::sources::sniff::SourceKind;
 use jiff::Timestamp;
@@ -56,7 +57,7 @@ pub struct Tally {
     pub last_time: Option<Timestamp>,
     pub computers: NameSet,
     pub channels: NameSet,
-    pub events: Vec<KmsEvent>,
+    pub events: Kept,
     /// Events kept from this source (stays when `events` is moved into the bundle's list).
     pub kms_events: usize,
     pub diagnostics: Vec<Diagnostic>,
@@ -186,7 +187,8 @@ impl Tally {
         }
         self.computers.extend(other.computers);
         self.channels.extend(other.channels);
-        self.events.extend(other.events);
+        let mut other_events = other.events;
+        self.events.append(&mut other_events);
         self.kms_events += other.kms_events;
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
