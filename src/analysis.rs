@@ -100,6 +100,9 @@ pub fn tables_of(
     Ok((bundle, tables))
 }
 
+/// Names seen, hashed fast: a name is looked up for each of hundreds of thousands of events.
+type Names<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
+
 /// What the reports say of the bundle's events, taken before the events are let go.
 #[derive(Debug, Default)]
 pub struct Overview {
@@ -120,10 +123,10 @@ pub struct Overview {
 impl Overview {
     pub fn of(bundle: &Ingested) -> Overview {
         // Distinct names first, borrowed from the events; owned copies once per name.
-        let mut hosts: HashSet<&str> = HashSet::new();
-        let mut asked: HashSet<&str> = HashSet::new();
-        let mut clients: HashSet<&str> = HashSet::new();
-        let mut channels: BTreeMap<&'static str, HashSet<&str>> = BTreeMap::new();
+        let mut hosts = Names::default();
+        let mut asked = Names::default();
+        let mut clients = Names::default();
+        let mut channels: BTreeMap<&'static str, Names> = BTreeMap::new();
         for e in &bundle.events {
             let id = &**e.machine();
             match &e.body {
@@ -151,7 +154,7 @@ impl Overview {
                 _ => {}
             }
         }
-        let owned = |set: HashSet<&str>| set.into_iter().map(str::to_string).collect();
+        let owned = |set: Names| set.into_iter().map(str::to_string).collect();
         let mut o = Overview {
             events: bundle.events.len(),
             hosts: owned(hosts),
