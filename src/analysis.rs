@@ -3,9 +3,9 @@
 use crate::correlate::{self, Attempt};
 use crate::diagnose::{self, Diagnosis};
 use crate::ingest::{self, IngestOptions, Ingested};
-use crate::kms::KmsBody;
 use crate::kms::thresholds::Params;
 use crate::kms::values::machine_id;
+use crate::kms::{KmsBody, KmsEvent};
 use crate::messages::trace_memory;
 use crate::rules::engine::{self, NotChecked};
 use crate::rules::finding::Finding;
@@ -52,11 +52,15 @@ pub fn run_on(
     expected_hosts: Vec<String>,
 ) -> Result<Analysis, String> {
     trace_memory("ingest");
-    let overview = Overview::of(&bundle);
-    // The tables take the events and let them go once they hold them.
+    // The overview and the tables read the events side by side; the events are let go once the
+    // tables hold them.
     let events = std::mem::take(&mut bundle.events);
-    let mut tables = tables::build(&bundle, events, &params, &expected_hosts)
-        .map_err(|e| format!("building tables: {e}"))?;
+    let (overview, tables) = rayon::join(
+        || Overview::of(&bundle, &events),
+        || tables::build(&bundle, &events, &params, &expected_hosts),
+    );
+    drop(events);
+    let mut tables = tables.map_err(|e| format!("building tables: {e}"))?;
     trace_memory("tables");
     correlate::run(&mut tables)?;
     trace_memory("correlation");
@@ -95,7 +99,7 @@ pub fn tables_of(
 ) -> Result<(Ingested, tables::Tables), String> {
     let mut bundle = ingest::ingest(paths, ingest, progress);
     let events = std::mem::take(&mut bundle.events);
-    let tables = tables::build(&bundle, events, params, expected_hosts)
+    let tables = tables::build(&bundle, &events, params, expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
     Ok((bundle, tables))
 }
@@ -121,13 +125,14 @@ pub struct Overview {
 }
 
 impl Overview {
-    pub fn of(bundle: &Ingested) -> Overview {
+    /// The overview of a bundle and its events (taken out of it for the tables).
+    pub fn of(bundle: &Ingested, events: &[KmsEvent]) -> Overview {
         // Distinct names first, borrowed from the events; owned copies once per name.
         let mut hosts = Names::default();
         let mut asked = Names::default();
         let mut clients = Names::default();
         let mut channels: BTreeMap<&'static str, Names> = BTreeMap::new();
-        for e in &bundle.events {
+        for e in events {
             let id = &**e.machine();
             match &e.body {
                 KmsBody::HostRequest(_)
@@ -156,12 +161,12 @@ impl Overview {
         }
         let owned = |set: Names| set.into_iter().map(str::to_string).collect();
         let mut o = Overview {
-            events: bundle.events.len(),
+            events: events.len(),
             hosts: owned(hosts),
             clients: owned(clients),
             channels: channels.into_iter().map(|(k, v)| (k, owned(v))).collect(),
-            time_span: (bundle.events.first())
-                .zip(bundle.events.last())
+            time_span: (events.first())
+                .zip(events.last())
                 .map(|(f, l)| (f.time, l.time)),
         };
         o.hosts.extend(asked.into_iter().map(machine_id));

@@ -862,16 +862,15 @@ impl Tables {
 /// bundle's, moved out of it) are let go as soon as their tables are built.
 pub fn build(
     bundle: &Ingested,
-    events: Vec<KmsEvent>,
+    events: &[KmsEvent],
     params: &Params,
     expected_hosts: &[String],
 ) -> PolarsResult<Tables> {
     // Every table is built on its own, each reading all its rows: on every core at once.
     let (of_events, others) = rayon::join(
-        || event_frames(&events),
+        || event_frames(events),
         || other_frames(bundle, params, expected_hosts),
     );
-    drop(events);
     let mut frames = others?;
     frames.extend(of_events?);
     Ok(Tables { frames })
