@@ -479,6 +479,36 @@ mod tests {
     /// A Event Viewer "Save as XML" file (UTF-16LE, BOM, `<Events>` root) with damaged events
     /// among good ones, read in blocks of 2 KiB and in one stream, gives the same events,
     /// records, losses and problems.
+    /// Decoding into the thread's reused buffer gives what a fresh decode gives, malformed UTF-16
+    /// included (lone surrogates, an odd last byte: U+FFFD), whatever the buffer held before.
+    #[test]
+    fn decoding_into_a_reused_buffer_matches_a_fresh_decode() {
+        let units = |u: &[u16], be: bool| -> Vec<u8> {
+            u.iter()
+                .flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() })
+                .collect()
+        };
+        let mut reused = String::from("left over from the last block, longer than some inputs");
+        for enc in [encoding_rs::UTF_16LE, encoding_rs::UTF_16BE] {
+            let be = enc == encoding_rs::UTF_16BE;
+            let mut inputs = vec![
+                vec![],
+                units(&[0x3C, 0x45, 0xE9, 0x4E2D], be),
+                units(&[0xD83D, 0xDE00, 0x41], be),
+                units(&[0xD800, 0x41, 0xDC00, 0xDC00, 0xD800], be),
+            ];
+            let mut odd = units(&[0x41, 0x42], be);
+            odd.push(0x43);
+            inputs.push(odd);
+            inputs.push(units(&[0x20AC; 5000], be));
+            for bytes in inputs {
+                decode_into(enc, &bytes, &mut reused);
+                let (fresh, _) = enc.decode_without_bom_handling(&bytes);
+                assert_eq!(reused, fresh, "{enc:?} {bytes:?}");
+            }
+        }
+    }
+
     #[test]
     fn blocks_read_in_parallel_give_what_one_stream_gives() {
         let mut doc = String::from("<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Events>");
