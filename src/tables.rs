@@ -858,8 +858,8 @@ impl Tables {
     }
 }
 
-/// The tables read from a bundle (all but the derived ones, see `correlate`). `events` (the
-/// bundle's, moved out of it) are let go as soon as their tables are built.
+/// The tables read from a bundle (all but the derived ones, see `correlate`), from its events
+/// (moved out of it: the caller lets them go once the tables are built).
 pub fn build(
     bundle: &Ingested,
     events: &[KmsEvent],

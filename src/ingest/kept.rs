@@ -1,4 +1,4 @@
-//! Kept events, held in the blocks they were read in (a chunk's, a source's) until the bundle's
+//! A source's kept events, held in the blocks they were read in (a chunk's, a batch's) until its
 //! list is made once, at its final size. Adding a block moves it and never copies the events
 //! before it: a list grown by doubling is copied at each growth under jemalloc, which has no
 //! `mremap` (a sixth of the time of reading the KMS host's log), and briefly holds both copies.
@@ -28,12 +28,11 @@ impl Kept {
         self.len += 1;
     }
 
-    /// Moves `other`'s blocks after this list's.
-    pub fn append(&mut self, other: &mut Kept) {
+    /// Puts `other`'s blocks after this list's.
+    pub fn append(&mut self, other: Kept) {
         self.len += other.len;
-        other.len = 0;
         self.blocks
-            .extend(other.blocks.drain(..).filter(|b| !b.is_empty()));
+            .extend(other.blocks.into_iter().filter(|b| !b.is_empty()));
     }
 
     pub fn len(&self) -> usize {
@@ -59,19 +58,6 @@ impl Kept {
             all.extend(block);
         }
         all
-    }
-}
-
-impl From<Vec<KmsEvent>> for Kept {
-    fn from(block: Vec<KmsEvent>) -> Kept {
-        Kept {
-            len: block.len(),
-            blocks: if block.is_empty() {
-                vec![]
-            } else {
-                vec![block]
-            },
-        }
     }
 }
 
@@ -107,10 +93,11 @@ mod tests {
         // Grown in blocks, never past the largest.
         assert!(a.blocks.len() > 1);
         assert!(a.blocks.iter().all(|b| b.capacity() <= MAX_BLOCK));
-        let mut b = Kept::from(vec![event(100_000), event(100_001)]);
-        a.append(&mut b);
-        a.append(&mut Kept::default());
-        assert!(b.is_empty());
+        let mut b = Kept::default();
+        b.push(event(100_000));
+        b.push(event(100_001));
+        a.append(b);
+        a.append(Kept::default());
         assert_eq!(a.len(), 100_002);
         assert_eq!(a.iter().count(), 100_002);
         let all = a.into_vec();
@@ -120,10 +107,13 @@ mod tests {
 
     #[test]
     fn a_single_block_is_the_list_as_it_is() {
-        let block = vec![event(1), event(2)];
-        let at = block.as_ptr();
+        let mut one = Kept::default();
+        one.push(event(1));
+        one.push(event(2));
+        let at = one.blocks[0].as_ptr();
         let mut all = Kept::default();
-        all.append(&mut Kept::from(block));
+        all.append(one);
+        assert!(!all.is_empty());
         let v = all.into_vec();
         assert_eq!(v.as_ptr(), at);
         assert_eq!(ids(&v), [1, 2]);

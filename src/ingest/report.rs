@@ -187,8 +187,7 @@ impl Tally {
         }
         self.computers.extend(other.computers);
         self.channels.extend(other.channels);
-        let mut other_events = other.events;
-        self.events.append(&mut other_events);
+        self.events.append(other.events);
         self.kms_events += other.kms_events;
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);

@@ -231,16 +231,11 @@ fn parse(block: Block, encoding: TextEncoding, label: &Arc<str>) -> Parsed {
     thread_local! {
         static DECODED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    DECODED.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut text) => {
-            decode_into(enc, &block.bytes[block.bom..], &mut text);
-            parse_text(block, encoding, Some(&text), label)
-        }
-        Err(_) => {
-            let mut text = String::new();
-            decode_into(enc, &block.bytes[block.bom..], &mut text);
-            parse_text(block, encoding, Some(&text), label)
-        }
+    DECODED.with(|cell| {
+        let (mut borrowed, mut own) = (cell.try_borrow_mut(), String::new());
+        let text = borrowed.as_deref_mut().unwrap_or(&mut own);
+        decode_into(enc, &block.bytes[block.bom..], text);
+        parse_text(block, encoding, Some(text), label)
     })
 }
 
@@ -476,9 +471,6 @@ mod tests {
         assert!(bytes_of(&parts[0]).len() >= 256);
     }
 
-    /// A Event Viewer "Save as XML" file (UTF-16LE, BOM, `<Events>` root) with damaged events
-    /// among good ones, read in blocks of 2 KiB and in one stream, gives the same events,
-    /// records, losses and problems.
     /// Decoding into the thread's reused buffer gives what a fresh decode gives, malformed UTF-16
     /// included (lone surrogates, an odd last byte: U+FFFD), whatever the buffer held before.
     #[test]
@@ -509,6 +501,9 @@ mod tests {
         }
     }
 
+    /// A Event Viewer "Save as XML" file (UTF-16LE, BOM, `<Events>` root) with damaged events
+    /// among good ones, read in blocks of 2 KiB and in one stream, gives the same events,
+    /// records, losses and problems.
     #[test]
     fn blocks_read_in_parallel_give_what_one_stream_gives() {
         let mut doc = String::from("<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Events>");
