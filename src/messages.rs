@@ -242,9 +242,9 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     flush(last_source, hidden);
 }
 
-/// With `KMSLENS_TRACE_MEMORY` set, prints the resident and peak memory after a stage of the
-/// analysis (Linux only) and the time since the first stage: what `scripts/bench.py` cannot
-/// show, where a run's peak and time come from.
+/// With `KMSLENS_TRACE_MEMORY` set, prints the resident memory after a stage of the analysis, the
+/// peak during that stage (Linux only) and the time since the first stage: what
+/// `scripts/bench.py` cannot show, where a run's peak and time come from.
 pub fn trace_memory(stage: &str) {
     if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
         return;
@@ -260,12 +260,14 @@ pub fn trace_memory(stage: &str) {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
     eprint_line(format_args!(
-        "memory after {stage}: {} MiB resident ({} MiB of it the binary and files), {} MiB peak ({:.2} s since the first stage)",
+        "memory after {stage}: {} MiB resident ({} MiB of it the binary and files), {} MiB peak during it ({:.2} s since the first stage)",
         field("VmRSS:"),
         field("RssFile:"),
         field("VmHWM:"),
         elapsed.as_secs_f64()
     ));
+    // The next stage's peak is its own: writing 5 resets the peak to the current resident size.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 #[cfg(test)]

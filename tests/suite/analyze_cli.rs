@@ -761,7 +761,7 @@ fn trace_memory_prints_each_stage_in_order() {
         ["start", "ingest", "tables", "correlation", "rules"],
         "{err}"
     );
-    assert!(err.contains(" MiB peak ("), "{err}");
+    assert!(err.contains(" MiB peak during it ("), "{err}");
 }
 
 /// `--tz`: the times inside findings' messages and the chart's days follow the zone in the
