@@ -12,10 +12,12 @@ mod allocator {
 
     /// jemalloc's options (`const char *malloc_conf`): freed pages go back to the system after
     /// 100 ms (its default keeps them 10 s, past the end of most runs), purged by a background
-    /// thread rather than by the threads that parse. `_RJEM_MALLOC_CONF` still overrides them.
+    /// thread rather than by the threads that parse; one arena for all threads, so what a stage's
+    /// threads freed is reused by the next stage's (polars' pool, the correlation's thread), not
+    /// left in another arena until it decays. `_RJEM_MALLOC_CONF` still overrides them.
     #[unsafe(export_name = "_rjem_malloc_conf")]
     static MALLOC_CONF: Conf =
-        Conf(c"background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0".as_ptr());
+        Conf(c"background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0,narenas:1".as_ptr());
 
     #[repr(transparent)]
     struct Conf(*const std::ffi::c_char);

@@ -198,7 +198,8 @@ fn verbose_lists_every_source_of_a_large_bundle() {
     );
 }
 
-/// The binary allocates with jemalloc, configured to give freed pages back within 100 ms: the
+/// The binary allocates with jemalloc, configured to give freed pages back within 100 ms from one
+/// arena: the
 /// peak memory figures of the README depend on it (glibc's allocator kept ~80 MB more on a
 /// 20 000-client bundle). jemalloc prints its options when asked to through its variable.
 #[cfg(not(windows))]
@@ -217,6 +218,7 @@ fn the_binary_allocates_with_jemalloc_returning_freed_pages_soon() {
         "opt.background_thread: true",
         "opt.dirty_decay_ms: 100",
         "opt.muzzy_decay_ms: 0",
+        "opt.narenas: 1",
     ] {
         assert!(stats.contains(option), "{option} not in:\n{stats}");
     }
