@@ -152,6 +152,48 @@ fn match_window_minutes_decides_matches_without_client_times_and_log_coverage() 
     assert_eq!(rules_of(&slack, "KMS-LOG-COVERAGE"), 0);
 }
 
+/// A request and a host record are matched by host time when either lacks a client time (each
+/// side in turn), and never when their CMIDs differ, whatever the times.
+#[test]
+fn a_record_without_client_time_matches_by_host_time_and_only_its_own_cmid() {
+    let matched = |request_time: &str, record_time: &str, record_cmid: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let pc1 = [client(
+            1,
+            12288,
+            "2026-06-01T10:00:10Z",
+            request("kms01", 1, request_time),
+        )];
+        write(dir.path(), "pc1.xml", &pc1);
+        let record = host_record(1, record_time).replace(&cmid(1), &cmid(record_cmid));
+        write(
+            dir.path(),
+            "kms.xml",
+            &[host("kms01", "2026-06-01T10:05:10Z", record)],
+        );
+        run(dir.path(), &[]).attempts[0].host.is_some()
+    };
+    assert!(
+        matched("2026/06/01 10:00", "", 1),
+        "record without client time"
+    );
+    assert!(
+        matched("", "2026/6/1 10:00", 1),
+        "request without client time"
+    );
+    assert!(matched("2026/06/01 10:00", "2026/6/1 10:00", 1));
+    for (request_time, record_time) in [
+        ("2026/06/01 10:00", "2026/6/1 10:00"),
+        ("2026/06/01 10:00", ""),
+        ("", ""),
+    ] {
+        assert!(
+            !matched(request_time, record_time, 2),
+            "another CMID ({request_time:?}, {record_time:?})"
+        );
+    }
+}
+
 #[test]
 fn skew_minutes_is_the_clock_difference_that_counts_as_skew() {
     let dir = tempfile::tempdir().unwrap();
