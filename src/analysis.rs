@@ -40,7 +40,7 @@ pub struct Analysis {
 
 pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
     trace_memory("start");
-    let bundle = ingest::ingest(req.paths, &req.ingest, progress);
+    let bundle = ingest::ingest(req.paths, &analysed(req.ingest), progress);
     run_on(bundle, req.rules, req.params, req.expected_hosts)
 }
 
@@ -97,11 +97,19 @@ pub fn tables_of(
     expected_hosts: &[String],
     progress: &ProgressBar,
 ) -> Result<(Ingested, tables::Tables), String> {
-    let mut bundle = ingest::ingest(paths, ingest, progress);
+    let mut bundle = ingest::ingest(paths, &analysed(ingest.clone()), progress);
     let events = std::mem::take(&mut bundle.events);
     let tables = tables::build(&bundle, &events, params, expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
     Ok((bundle, tables))
+}
+
+/// The options of a read for the analysis: it keeps the events its tables hold.
+fn analysed(opts: IngestOptions) -> IngestOptions {
+    IngestOptions {
+        keep: tables::holds,
+        ..opts
+    }
 }
 
 /// Names seen, hashed fast: a name is looked up for each of hundreds of thousands of events.
@@ -110,7 +118,7 @@ type Names<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 /// What the reports say of the bundle's events, taken before the events are let go.
 #[derive(Debug, Default)]
 pub struct Overview {
-    /// KMS events kept.
+    /// KMS events read (the analysis keeps only those its tables hold).
     pub events: usize,
     /// KMS hosts seen: machines that logged host events, and hosts clients asked.
     pub hosts: BTreeSet<String>,
@@ -160,14 +168,14 @@ impl Overview {
             }
         }
         let owned = |set: Names| set.into_iter().map(str::to_string).collect();
+        // Counted by the sources: the events kept are only those the tables hold.
+        let spans = bundle.sources.iter().filter_map(|s| s.tally.kms_span);
         let mut o = Overview {
-            events: events.len(),
+            events: bundle.sources.iter().map(|s| s.tally.kms_events).sum(),
             hosts: owned(hosts),
             clients: owned(clients),
             channels: channels.into_iter().map(|(k, v)| (k, owned(v))).collect(),
-            time_span: (events.first())
-                .zip(events.last())
-                .map(|(f, l)| (f.time, l.time)),
+            time_span: spans.reduce(|(f, l), (f2, l2)| (f.min(f2), l.max(l2))),
         };
         o.hosts.extend(asked.into_iter().map(machine_id));
         // slmgr /dlv of a client activated through AD names its activation object.

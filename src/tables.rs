@@ -878,20 +878,29 @@ pub fn build(
 
 type Frames = Vec<(&'static str, DataFrame)>;
 
+/// The tables of events: each reads every event and holds the ones it keeps.
+static EVENT_TABLES: [&Table<KmsEvent>; 7] = [
+    &CLIENT_REQUESTS,
+    &CLIENT_RESPONSES,
+    &HOST_REQUESTS,
+    &HOST_DNS,
+    &SPP_ERRORS,
+    &KMS_LOG_EVENTS,
+    &OTHER_ACTIVATIONS,
+];
+
+/// True when a table holds the event: the analysis keeps no other (licensing status checks and
+/// other Software Protection events are counted, not kept).
+pub fn holds(e: &KmsEvent) -> bool {
+    EVENT_TABLES.iter().any(|t| (t.keep)(e))
+}
+
 fn event_frames(events: &[KmsEvent]) -> PolarsResult<Frames> {
     use rayon::prelude::*;
-    [
-        &CLIENT_REQUESTS,
-        &CLIENT_RESPONSES,
-        &HOST_REQUESTS,
-        &HOST_DNS,
-        &SPP_ERRORS,
-        &KMS_LOG_EVENTS,
-        &OTHER_ACTIVATIONS,
-    ]
-    .par_iter()
-    .map(|t| Ok((t.name, t.frame(events)?)))
-    .collect()
+    EVENT_TABLES
+        .par_iter()
+        .map(|t| Ok((t.name, t.frame(events)?)))
+        .collect()
 }
 
 fn other_frames(

@@ -95,6 +95,9 @@ fn rezone_tally(r: &mut SourceReport, from: &TimeZone, to: &TimeZone) {
     let t = &mut r.tally;
     t.first_time = t.first_time.map(|x| rezone(x, from, to));
     t.last_time = t.last_time.map(|x| rezone(x, from, to));
+    t.kms_span = t
+        .kms_span
+        .map(|(f, l)| (rezone(f, from, to), rezone(l, from, to)));
 }
 
 /// A time read as the wall-clock time of `from`, read again as that of `to` (the earlier of an

@@ -35,6 +35,9 @@ pub struct IngestOptions {
     pub source_timeout: Option<std::time::Duration>,
     /// The zone of the dates text renderings print without one (`--tz`; UTC by default).
     pub zone: jiff::tz::TimeZone,
+    /// Which decoded KMS events the bundle keeps: all by default (`kmslens events`); the analysis
+    /// keeps the ones its tables hold. Each source counts all it decoded, and their time span.
+    pub keep: fn(&KmsEvent) -> bool,
 }
 
 /// The default per-source time limit: generous for a multi-gigabyte log on a slow disk.
@@ -47,6 +50,7 @@ impl Default for IngestOptions {
             zip: ZipLimits::default(),
             source_timeout: Some(std::time::Duration::from_secs(DEFAULT_SOURCE_TIMEOUT_SECS)),
             zone: jiff::tz::TimeZone::UTC,
+            keep: |_| true,
         }
     }
 }
@@ -91,7 +95,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
             r
         })
         .collect();
-    let sink = Arc::new(Sink::default());
+    let sink = Arc::new(Sink::new(opts.keep));
     let read: Vec<Vec<SourceReport>> = match opts.source_timeout {
         Some(limit) => watchdog::read_all(&found, opts, limit, progress, &sink),
         None => found
@@ -102,15 +106,24 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions, progress: &ProgressBar) -
     reports.extend(read.into_iter().flatten());
     // Taken, not unwrapped: a worker stuck past the time limit still holds the sink.
     let events = sink.take_all();
-    assemble(reports, events, &opts.zone)
+    assemble(reports, events, opts)
 }
 
 /// Where the kept events of each source go as soon as it is read: the source's own list is freed
 /// while its thread can still reuse the memory, and the bundle's list is never copied whole.
-#[derive(Default)]
-struct Sink(std::sync::Mutex<Vec<KmsEvent>>);
+struct Sink {
+    events: std::sync::Mutex<Vec<KmsEvent>>,
+    keep: fn(&KmsEvent) -> bool,
+}
 
 impl Sink {
+    fn new(keep: fn(&KmsEvent) -> bool) -> Sink {
+        Sink {
+            events: Default::default(),
+            keep,
+        }
+    }
+
     /// Reads a source and takes its kept events.
     fn read(
         &self,
@@ -125,29 +138,30 @@ impl Sink {
 
     fn take_from(&self, reports: &mut [SourceReport]) {
         let mut all = self
-            .0
+            .events
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for r in reports {
-            gather(&mut all, &mut r.tally.events);
+            gather(&mut all, &mut r.tally.events, self.keep);
         }
     }
 
     fn take_all(&self) -> Vec<KmsEvent> {
         std::mem::take(
             &mut *self
-                .0
+                .events
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
     }
 }
 
-/// Moves a source's kept events to the bundle's list. The first source's list (the only one when a
-/// single log is read) becomes the bundle's instead of being copied: the KMS host's log keeps
-/// 100 000 events and more.
-fn gather(all: &mut Vec<KmsEvent>, from: &mut Kept) {
+/// Moves the events of a source that the bundle keeps to the bundle's list. The first source's
+/// list (the only one when a single log is read) becomes the bundle's instead of being copied:
+/// the KMS host's log keeps 100 000 events and more.
+fn gather(all: &mut Vec<KmsEvent>, from: &mut Kept, keep: fn(&KmsEvent) -> bool) {
     let mut from = std::mem::take(from).into_vec();
+    from.retain(keep);
     if all.is_empty() {
         *all = from;
     } else {
@@ -170,18 +184,19 @@ pub fn ingest_bytes(files: &[(&str, &[u8])], opts: &IngestOptions) -> Ingested {
                 .unwrap_or_else(|panic| vec![panicked(label.clone(), &*panic)])
         })
         .collect();
-    assemble(reports, Vec::new(), &opts.zone)
+    assemble(reports, Vec::new(), opts)
 }
 
 /// The bundle from its sources' reports: events moved out, slmgr outputs named, all sorted.
 fn assemble(
     mut reports: Vec<SourceReport>,
     mut events: Vec<KmsEvent>,
-    zone: &jiff::tz::TimeZone,
+    opts: &IngestOptions,
 ) -> Ingested {
+    let zone = &opts.zone;
     let (mut slmgr, mut probes) = (Vec::new(), Vec::new());
     for r in &mut reports {
-        gather(&mut events, &mut r.tally.events);
+        gather(&mut events, &mut r.tally.events, opts.keep);
         slmgr.append(&mut std::mem::take(&mut r.tally.slmgr));
         probes.append(&mut std::mem::take(&mut r.tally.probes));
     }

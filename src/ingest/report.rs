@@ -58,8 +58,11 @@ pub struct Tally {
     pub computers: NameSet,
     pub channels: NameSet,
     pub events: Kept,
-    /// Events kept from this source (stays when `events` is moved into the bundle's list).
+    /// KMS events decoded from this source, whether the bundle keeps them or not (stays when
+    /// `events` is moved into the bundle's list).
     pub kms_events: usize,
+    /// Times of its first and last KMS event.
+    pub kms_span: Option<(Timestamp, Timestamp)>,
     pub diagnostics: Vec<Diagnostic>,
     /// Products read from `slmgr /dlv` output.
     pub slmgr: Vec<SlmgrRecord>,
@@ -149,6 +152,13 @@ impl Tally {
         self.last_time = Some(self.last_time.map_or(ts, |l| l.max(ts)));
     }
 
+    fn see_kms_time(&mut self, ts: Timestamp) {
+        self.kms_span = Some(
+            self.kms_span
+                .map_or((ts, ts), |(f, l)| (f.min(ts), l.max(ts))),
+        );
+    }
+
     /// Notes the computer and channel a record names.
     pub fn identify(&mut self, raw: &RawEvent) {
         if !raw.computer.is_empty() {
@@ -172,6 +182,7 @@ impl Tally {
                     p,
                 ));
             }
+            self.see_kms_time(decoded.event.time);
             self.events.push(decoded.event);
             self.kms_events += 1;
         }
@@ -189,6 +200,10 @@ impl Tally {
         self.channels.extend(other.channels);
         self.events.append(other.events);
         self.kms_events += other.kms_events;
+        if let Some((first, last)) = other.kms_span {
+            self.see_kms_time(first);
+            self.see_kms_time(last);
+        }
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
         self.probes.extend(other.probes);

@@ -756,3 +756,55 @@ fn command_outputs_beside_the_logs_become_dns_and_clock_evidence() {
         }
     }
 }
+
+/// The analysis keeps only the events its tables hold, yet counts every KMS event it read and
+/// spans them all: licensing status checks (1003) and other Software Protection events (902) are
+/// counted, not kept.
+#[test]
+fn the_analysis_counts_every_kms_event_but_keeps_only_those_its_tables_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = "0x00000000, 0x00000000, kms01.contoso.com:1688, \
+                   0f1e2d3c-4b5a-4697-8877-aa00bb110001, 2026/06/01 10:00, 0, 2, 40000, \
+                   73111121-5638-40f6-bc11-f1d7b0d64300, 25";
+    let pc = "pc1.contoso.com";
+    write_events(
+        dir.path(),
+        "pc1.xml",
+        &[
+            (
+                1003,
+                "Application",
+                pc,
+                "2026-06-01T09:00:00Z",
+                "55c92734-d682-4d71-983e-d6ec3f16059f|1: 73111121-5638-40f6-bc11-f1d7b0d64300, 1, 0 [(0 [0x00000000, 1, 0], [(?)(?)(?)(?)(?)(?)(?)(?)])(1 )(2 )]",
+            ),
+            (12288, "Application", pc, "2026-06-01T10:00:10Z", request),
+            (
+                902,
+                "Application",
+                pc,
+                "2026-06-01T11:00:00Z",
+                "6.3.9600.17415",
+            ),
+        ],
+    );
+    let paths = [dir.path().to_path_buf()];
+    let read = |opts: &kmslens::ingest::IngestOptions| {
+        kmslens::ingest::ingest(&paths, opts, &indicatif::ProgressBar::hidden()).events
+    };
+    let all = read(&Default::default());
+    assert_eq!(all.len(), 3);
+    let held = read(&kmslens::ingest::IngestOptions {
+        keep: kmslens::tables::holds,
+        ..Default::default()
+    });
+    assert_eq!(held.len(), 1, "only the request is held by a table");
+    let a = analyze_with(&paths, &[], &[]);
+    assert_eq!(a.overview.events, 3);
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(
+        a.overview.time_span,
+        Some((at("2026-06-01T09:00:00Z"), at("2026-06-01T11:00:00Z")))
+    );
+    assert_eq!(a.attempts.len(), 1);
+}
