@@ -201,7 +201,10 @@ def dense(a, d, exe):
     _, m_small = timed([exe, "analyze", "--format", "json", "-o", os.devnull, "--fail-on", "never", small])
     e_big, e_small = kept_events(exe, big), kept_events(exe, small)
     per = (m - m_small) * 1024 / max(e_big - e_small, 1)
-    print(f"peak RSS growth per kept event: {per:.0f} B ({e_small} -> {e_big} events; target <= 250)")
+    # Events `kmslens events` keeps: every KMS event read. `analyze` keeps only those its tables
+    # hold (not licensing status checks and other SPP events), so its growth per event it keeps is
+    # larger than this figure (README, Performance).
+    print(f"peak RSS growth per kept event: {per:.0f} B ({e_small} -> {e_big} events `kmslens events` keeps; target <= 250)")
 
 
 def kmslens():
