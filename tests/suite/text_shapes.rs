@@ -143,6 +143,14 @@ fn text_renderings_are_read_in_the_zone_their_machine_collected() {
         pc2.tally.first_time.unwrap().to_string(),
         "2023-05-31T09:21:13.955Z"
     );
+    // So did the span of its KMS events, which the reports show.
+    let times: Vec<jiff::Timestamp> = (b.events.iter())
+        .filter(|e| e.source().ends_with("PC2/events.txt"))
+        .map(|e| e.time)
+        .collect();
+    let span = times.iter().min().copied().zip(times.iter().max().copied());
+    assert!(span.is_some());
+    assert_eq!(pc2.tally.kms_span, span);
 }
 
 /// A bundle whose machines collected different zones: the report in UTC names them all.
