@@ -67,6 +67,21 @@ fn evtx_and_xml_of_one_seed_hold_the_same_events_and_findings() {
             .collect::<Vec<_>>()
     };
     assert_eq!(key(&a), key(&b));
+    // The reports' event count and time span cover every KMS event read, kept by the analysis or
+    // not (an EVTX file's chunks are tallied apart, then merged).
+    let read = kmslens::ingest::ingest(
+        &[evtx.path().to_path_buf()],
+        &Default::default(),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .events;
+    assert_eq!(a.overview.events, read.len());
+    let span = read.first().zip(read.last()).map(|(f, l)| (f.time, l.time));
+    assert_eq!(a.overview.time_span, span);
+    assert_eq!(
+        (a.overview.events, a.overview.time_span),
+        (b.overview.events, b.overview.time_span)
+    );
     assert!(
         accuracy(&a, &truth_e).is_empty(),
         "{:#?}",
