@@ -2,6 +2,7 @@
 
 use crate::correlate::{self, Attempt};
 use crate::diagnose::{self, Diagnosis};
+use crate::ingest::report::spanning;
 use crate::ingest::{self, IngestOptions, Ingested};
 use crate::kms::thresholds::Params;
 use crate::kms::values::machine_id;
@@ -169,13 +170,13 @@ impl Overview {
         }
         let owned = |set: Names| set.into_iter().map(str::to_string).collect();
         // Counted by the sources: the events kept are only those the tables hold.
-        let spans = bundle.sources.iter().filter_map(|s| s.tally.kms_span);
+        let span = (bundle.sources.iter()).fold(None, |span, s| spanning(span, s.tally.kms_span));
         let mut o = Overview {
             events: bundle.sources.iter().map(|s| s.tally.kms_events).sum(),
             hosts: owned(hosts),
             clients: owned(clients),
             channels: channels.into_iter().map(|(k, v)| (k, owned(v))).collect(),
-            time_span: spans.reduce(|(f, l), (f2, l2)| (f.min(f2), l.max(l2))),
+            time_span: span,
         };
         o.hosts.extend(asked.into_iter().map(machine_id));
         // slmgr /dlv of a client activated through AD names its activation object.

@@ -49,6 +49,17 @@ impl NameSet {
     }
 }
 
+/// The first and last of some times.
+pub type Span = (Timestamp, Timestamp);
+
+/// The span covering both (either may be empty).
+pub fn spanning(a: Option<Span>, b: Option<Span>) -> Option<Span> {
+    match (a, b) {
+        (Some((f, l)), Some((f2, l2))) => Some((f.min(f2), l.max(l2))),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What reading (part of) a source gave. Chunks of one file each fill one, then merge.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -62,7 +73,7 @@ pub struct Tally {
     /// `events` is moved into the bundle's list).
     pub kms_events: usize,
     /// Times of its first and last KMS event.
-    pub kms_span: Option<(Timestamp, Timestamp)>,
+    pub kms_span: Option<Span>,
     pub diagnostics: Vec<Diagnostic>,
     /// Products read from `slmgr /dlv` output.
     pub slmgr: Vec<SlmgrRecord>,
@@ -152,13 +163,6 @@ impl Tally {
         self.last_time = Some(self.last_time.map_or(ts, |l| l.max(ts)));
     }
 
-    fn see_kms_time(&mut self, ts: Timestamp) {
-        self.kms_span = Some(
-            self.kms_span
-                .map_or((ts, ts), |(f, l)| (f.min(ts), l.max(ts))),
-        );
-    }
-
     /// Notes the computer and channel a record names.
     pub fn identify(&mut self, raw: &RawEvent) {
         if !raw.computer.is_empty() {
@@ -182,7 +186,8 @@ impl Tally {
                     p,
                 ));
             }
-            self.see_kms_time(decoded.event.time);
+            let at = decoded.event.time;
+            self.kms_span = spanning(self.kms_span, Some((at, at)));
             self.events.push(decoded.event);
             self.kms_events += 1;
         }
@@ -200,10 +205,7 @@ impl Tally {
         self.channels.extend(other.channels);
         self.events.append(other.events);
         self.kms_events += other.kms_events;
-        if let Some((first, last)) = other.kms_span {
-            self.see_kms_time(first);
-            self.see_kms_time(last);
-        }
+        self.kms_span = spanning(self.kms_span, other.kms_span);
         self.diagnostics.extend(other.diagnostics);
         self.slmgr.extend(other.slmgr);
         self.probes.extend(other.probes);

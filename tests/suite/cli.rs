@@ -199,9 +199,8 @@ fn verbose_lists_every_source_of_a_large_bundle() {
 }
 
 /// The binary allocates with jemalloc, configured to give freed pages back within 100 ms from one
-/// arena: the
-/// peak memory figures of the README depend on it (glibc's allocator kept ~80 MB more on a
-/// 20 000-client bundle). jemalloc prints its options when asked to through its variable.
+/// arena: the peak memory figures of the README depend on it (glibc's allocator kept ~80 MB more
+/// on a 20 000-client bundle). jemalloc prints its options when asked to through its variable.
 #[cfg(not(windows))]
 #[test]
 fn the_binary_allocates_with_jemalloc_returning_freed_pages_soon() {
