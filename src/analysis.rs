@@ -65,6 +65,7 @@ pub fn run_on(
     trace_memory("tables");
     correlate::run(&mut tables)?;
     trace_memory("correlation");
+    tables.trace_sizes();
     let out = engine::run(rules, &tables);
     trace_memory("rules");
     // The reports' typed copy of the attempts is made once the other tables are let go.

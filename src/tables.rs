@@ -848,6 +848,21 @@ impl Tables {
             .map(|(_, f)| f)
     }
 
+    /// With `KMSLENS_TRACE_MEMORY` set, prints each table's rows and size (polars' estimate:
+    /// buffers shared between columns are counted in each), to tell what a stage's memory holds.
+    pub fn trace_sizes(&self) {
+        if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
+            return;
+        }
+        for (name, frame) in &self.frames {
+            crate::messages::eprint_line(format_args!(
+                "table {name}: {} rows, {:.1} MiB",
+                frame.height(),
+                frame.estimated_size() as f64 / (1 << 20) as f64
+            ));
+        }
+    }
+
     /// The same tables with no rows: what rule queries are validated against.
     pub fn empty() -> PolarsResult<Tables> {
         let frames = ALL

@@ -742,7 +742,7 @@ fn rules_tables_prints_every_table_rules_query_with_its_columns() {
 }
 
 #[test]
-fn trace_memory_prints_each_stage_in_order() {
+fn trace_memory_prints_each_stage_in_order_and_the_tables_sizes() {
     let out = kmslens()
         .env("KMSLENS_TRACE_MEMORY", "1")
         .args(["analyze", "--format", "json", "--fail-on", "never", "-o"])
@@ -762,6 +762,16 @@ fn trace_memory_prints_each_stage_in_order() {
         "{err}"
     );
     assert!(err.contains(" MiB peak during it ("), "{err}");
+    // After the correlation, every table with its rows: the attempts are the samples' requests.
+    let rows = |table: &str| -> usize {
+        let line = err
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("table {table}: ")))
+            .unwrap_or_else(|| panic!("no size of {table}: {err}"));
+        line.split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(rows("attempts") > 0, "{err}");
+    assert_eq!(rows("attempts"), rows("client_requests"), "{err}");
 }
 
 /// `--tz`: the times inside findings' messages and the chart's days follow the zone in the
