@@ -218,6 +218,26 @@ pub fn attempts(frame: &DataFrame) -> PolarsResult<Vec<Attempt>> {
 mod tests {
     use super::*;
 
+    /// Polars SQL resolves each `alias.column` by converting the whole plan of the relation
+    /// behind the alias again: with qualified names in its last selects the stage planned to
+    /// over 7 000 nodes and took 90 ms to plan; with plain names where they are unique, 527 nodes and
+    /// 20 ms. Counted, not timed.
+    #[test]
+    fn the_stage_plans_to_a_small_tree() {
+        let s = stage().unwrap();
+        let tables = Tables::empty().unwrap();
+        let nodes = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                let lf = sql::context(&tables).execute(&s.query).unwrap();
+                lf.to_alp().unwrap().lp_arena.len()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(nodes < 1_000, "the stage plans to {nodes} nodes");
+    }
+
     #[test]
     fn the_stage_is_portable_and_makes_attempts() {
         let s = stage().unwrap();
