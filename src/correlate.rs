@@ -220,8 +220,8 @@ mod tests {
 
     /// Polars SQL resolves each `alias.column` by converting the whole plan of the relation
     /// behind the alias again: with qualified names in its last selects the stage planned to
-    /// over 7 000 nodes and took 90 ms to plan; with plain names where they are unique, 527 nodes and
-    /// 20 ms. Counted, not timed.
+    /// over 7 000 nodes and took 90 ms to plan; with plain names where they are unique, 527
+    /// nodes and 20 ms. Counted, not timed.
     #[test]
     fn the_stage_plans_to_a_small_tree() {
         let s = stage().unwrap();

@@ -242,11 +242,16 @@ pub fn print_diagnostics<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) {
     flush(last_source, hidden);
 }
 
+/// Whether `KMSLENS_TRACE_MEMORY` is set: the stages then say what they hold and when.
+pub fn tracing_memory() -> bool {
+    std::env::var_os("KMSLENS_TRACE_MEMORY").is_some()
+}
+
 /// With `KMSLENS_TRACE_MEMORY` set, prints the resident memory after a stage of the analysis, the
 /// peak during that stage (Linux only) and the time since the first stage: what
 /// `scripts/bench.py` cannot show, where a run's peak and time come from.
 pub fn trace_memory(stage: &str) {
-    if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
+    if !tracing_memory() {
         return;
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -851,7 +851,7 @@ impl Tables {
     /// With `KMSLENS_TRACE_MEMORY` set, prints each table's rows and size (polars' estimate:
     /// buffers shared between columns are counted in each), to tell what a stage's memory holds.
     pub fn trace_sizes(&self) {
-        if std::env::var_os("KMSLENS_TRACE_MEMORY").is_none() {
+        if !crate::messages::tracing_memory() {
             return;
         }
         for (name, frame) in &self.frames {

@@ -388,7 +388,8 @@ fn parse_all(
         })
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = inputs.len().div_ceil(threads.max(1)).max(1);
+    // At least one file a part: `chunks` takes no zero.
+    let per_thread = inputs.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let parts: Vec<_> = inputs
             .chunks(per_thread)
