@@ -4,6 +4,7 @@ use crate::correlate::{self, Attempt};
 use crate::diagnose::{self, Diagnosis};
 use crate::ingest::report::spanning;
 use crate::ingest::{self, IngestOptions, Ingested};
+use crate::kms::slmgr::Role;
 use crate::kms::thresholds::Params;
 use crate::kms::values::machine_id;
 use crate::kms::{KmsBody, KmsEvent};
@@ -25,7 +26,8 @@ pub struct Request<'a> {
 }
 
 pub struct Analysis {
-    /// The bundle read; its `events` are let go once the tables hold them (see `overview`).
+    /// The bundle read; its `events` and `slmgr` products are let go once the tables hold them
+    /// (see `overview`).
     pub bundle: Ingested,
     pub overview: Overview,
     pub attempts: Vec<Attempt>,
@@ -53,14 +55,15 @@ pub fn run_on(
     expected_hosts: Vec<String>,
 ) -> Result<Analysis, String> {
     trace_memory("ingest");
-    // The overview and the tables read the events side by side; the events are let go once the
-    // tables hold them.
+    // The overview and the tables read the events side by side; the events and slmgr products
+    // are let go once the tables hold them (a product a client: 12 MB on 20 000 clients).
     let events = std::mem::take(&mut bundle.events);
     let (overview, tables) = rayon::join(
         || Overview::of(&bundle, &events),
         || tables::build(&bundle, &events, &params, &expected_hosts),
     );
     drop(events);
+    bundle.slmgr = Vec::new();
     let mut tables = tables.map_err(|e| format!("building tables: {e}"))?;
     trace_memory("tables");
     correlate::run(&mut tables)?;
@@ -132,6 +135,8 @@ pub struct Overview {
     pub channels: BTreeMap<&'static str, BTreeSet<String>>,
     /// First and last KMS event.
     pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    /// KMS hosts whose `slmgr /dlv` shows DNS publishing disabled.
+    pub dns_publishing_off: BTreeSet<String>,
 }
 
 impl Overview {
@@ -178,12 +183,17 @@ impl Overview {
             clients: owned(clients),
             channels: channels.into_iter().map(|(k, v)| (k, owned(v))).collect(),
             time_span: span,
+            dns_publishing_off: BTreeSet::new(),
         };
         o.hosts.extend(asked.into_iter().map(machine_id));
-        // slmgr /dlv of a client activated through AD names its activation object.
         for s in &bundle.slmgr {
-            if let (Some(c), Some(_)) = (&s.computer, &s.product.activation_object) {
+            let Some(c) = &s.computer else { continue };
+            // slmgr /dlv of a client activated through AD names its activation object.
+            if s.product.activation_object.is_some() {
                 o.channels.entry("ad").or_default().insert(machine_id(c));
+            }
+            if s.product.role() == Role::Host && s.product.dns_publishing == Some(false) {
+                o.dns_publishing_off.insert(machine_id(c));
             }
         }
         o

@@ -140,21 +140,8 @@ fn notes(a: &Analysis) -> Vec<String> {
         .filter_map(|f| f.subjects.get("host"))
         .flatten()
         .collect();
-    let mut hosts: Vec<String> = a
-        .bundle
-        .slmgr
-        .iter()
-        .filter(|s| {
-            s.product.role() == crate::kms::slmgr::Role::Host
-                && s.product.dns_publishing == Some(false)
-        })
-        .filter_map(|s| s.computer.as_deref().map(crate::kms::values::machine_id))
-        .filter(|h| !flagged.contains(&h))
-        .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
-        .into_iter()
+    (a.overview.dns_publishing_off.iter())
+        .filter(|h| !flagged.contains(h))
         .map(|h| {
             format!("{h} does not publish its SRV record in DNS (slmgr: DNS publishing disabled); another host publishes and no client fails to find one, so this is not a problem")
         })
