@@ -214,9 +214,10 @@ fn spark_gives_the_findings_of_kmslens_on_the_samples() {
 
 /// A simulated fleet with several faults, its machine folders split in three shards (the hosts'
 /// folders in one of them, their clients spread over all three), each exported, and kmslens's
-/// own report on the whole fleet: made once, shared by the tests below.
+/// own report on the whole fleet: made once, shared by the tests below. It lives in cargo's
+/// per-target scratch folder, replaced on each run: a static is never dropped, so a temporary
+/// folder would leak ~350 MB a run.
 struct Fleet {
-    _dir: tempfile::TempDir,
     root: PathBuf,
     bundle: PathBuf,
     shards: Vec<Vec<PathBuf>>,
@@ -227,8 +228,9 @@ struct Fleet {
 fn fleet() -> &'static Fleet {
     static FLEET: std::sync::OnceLock<Fleet> = std::sync::OnceLock::new();
     FLEET.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("engines-fleet");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
         let bundle = root.join("fleet");
         kmslens()
             .args([
@@ -290,7 +292,6 @@ fn fleet() -> &'static Fleet {
             .collect();
         let report = analyze(&[&bundle], &root.join("kmslens.json"));
         Fleet {
-            _dir: dir,
             root,
             bundle,
             shards,
