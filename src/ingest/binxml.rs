@@ -429,9 +429,34 @@ fn string_array_valid(bytes: &[u8]) -> Option<()> {
 /// The items of a string array checked by `string_array_valid`.
 fn array_items(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let (units, _) = bytes[..bytes.len().saturating_sub(2)].as_chunks::<2>();
-    units
-        .split(|u| *u == [0, 0])
-        .map(|item| item.as_flattened())
+    let mut rest = Some(units);
+    std::iter::from_fn(move || {
+        let units = rest?;
+        Some(match nul_unit(units) {
+            Some(at) => {
+                rest = Some(&units[at + 1..]);
+                units[..at].as_flattened()
+            }
+            None => {
+                rest = None;
+                units.as_flattened()
+            }
+        })
+    })
+}
+
+/// The first NUL code unit: sixteen units at a time without early exit (a compare the compiler
+/// vectorizes), then the one found.
+fn nul_unit(units: &[[u8; 2]]) -> Option<usize> {
+    let is_nul = |u: &[u8; 2]| *u == [0, 0];
+    let mut base = 0;
+    for block in units.chunks(16) {
+        if block.iter().fold(false, |any, u| any | is_nul(u)) {
+            return block.iter().position(is_nul).map(|i| base + i);
+        }
+        base += block.len();
+    }
+    None
 }
 
 fn utf16_valid(bytes: &[u8]) -> Option<()> {
@@ -469,13 +494,14 @@ fn push_utf16(bytes: &[u8], out: &mut String) -> Option<Field> {
     let (pairs, _) = bytes.as_chunks::<2>();
     let (any, least) = scan(pairs);
     if any < 0x80 {
-        // Narrowed a block at a time on the stack: ASCII is valid UTF-8 as it is.
-        let mut block = [0u8; 64];
-        for part in pairs.chunks(block.len()) {
-            for (b, [lo, _]) in block.iter_mut().zip(part) {
-                *b = *lo;
-            }
-            out.push_str(std::str::from_utf8(&block[..part.len()]).ok()?);
+        // SAFETY: every unit is below 0x80, so each low byte is an ASCII character: valid UTF-8
+        // as it is, without checking it again.
+        let bytes = unsafe { out.as_mut_vec() };
+        let start = bytes.len();
+        // Filled in place over slices of one length: a loop the compiler vectorizes.
+        bytes.resize(start + pairs.len(), 0);
+        for (b, [lo, _]) in bytes[start..].iter_mut().zip(pairs) {
+            *b = *lo;
         }
         return Some(if least >= 0x20 {
             Field::Plain
@@ -778,6 +804,32 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    /// A string array's items as splitting its units on NUL gives them: empty items, items longer
+    /// than a block of sixteen units, NULs on a block's edge.
+    #[test]
+    fn array_items_split_on_nul_units() {
+        let utf16 = |items: &[&str]| -> Vec<u8> {
+            let text = items.join("\0") + "\0";
+            text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+        };
+        let long = "x".repeat(15);
+        let longer = "\u{100}".repeat(40);
+        for items in [
+            vec![""],
+            vec!["a"],
+            vec!["", ""],
+            vec!["0x0", "25", "PC1.contoso.com", ""],
+            vec![long.as_str(), "b", long.as_str()],
+            vec![longer.as_str(), "", longer.as_str(), "c"],
+        ] {
+            let bytes = utf16(&items);
+            let got: Vec<String> = array_items(&bytes)
+                .map(|b| utf16_text(b).unwrap())
+                .collect();
+            assert_eq!(got, items, "{items:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@ use super::event::*;
 use super::hresult::Hresult;
 use super::ids::{EventKind, classify};
 use super::raw::{Data, RawEvent};
-use super::values::{Guid, LicenseStatus, StatusFlags, parse_client_time, split_host_port};
+use super::values::{
+    Guid, LicenseStatus, StatusFlags, parse_client_time, split_host_port, trimmed,
+};
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -135,7 +137,7 @@ fn info_fields<'d>(
     let mut out = [""; MAX_FIELDS];
     if data.len() > n {
         for (slot, value) in out.iter_mut().zip(data.iter().skip(1).take(n)) {
-            *slot = value.trim();
+            *slot = trimmed(value);
         }
         if !same_fields(info, &out[..n]) {
             problems.push(format!(
@@ -200,7 +202,7 @@ fn joined_by_commas(info: &str, fields: &[&str]) -> bool {
 }
 
 fn split_info(info: &str) -> impl Iterator<Item = &str> {
-    info_body(info).split(',').map(str::trim)
+    info_body(info).split(',').map(trimmed)
 }
 
 /// An Info string without the line ends and spaces around it.
@@ -221,13 +223,13 @@ fn guid(text: &str, what: &str) -> Result<Guid, String> {
 }
 
 fn number(text: &str, what: &str) -> Result<u32, String> {
-    text.trim()
+    trimmed(text)
         .parse()
         .map_err(|_| format!("{what} {:?} is not a number", text.trim()))
 }
 
 fn flag(text: &str, what: &str) -> Result<bool, String> {
-    match text.trim() {
+    match trimmed(text) {
         "0" => Ok(false),
         "1" => Ok(true),
         other => Err(format!("{what} {other:?} is not 0 or 1")),
@@ -247,7 +249,7 @@ fn nonempty(text: Option<&str>, what: &str) -> Result<String, String> {
 
 fn client_time(text: &str, problems: &mut Vec<String>) -> Option<Timestamp> {
     let t = parse_client_time(text);
-    if t.is_none() && !text.trim().is_empty() {
+    if t.is_none() && !trimmed(text).is_empty() {
         problems.push(format!(
             "client time {:?} is not a known timestamp format",
             text.trim()
@@ -263,7 +265,7 @@ fn client_request(
 ) -> Result<ClientRequest, String> {
     let (kms_host, kms_port) = match split_host_port(f[2]) {
         Some((host, port)) => (Some(names.kms_host(host)), port),
-        None if f[2].trim().is_empty() => (None, None),
+        None if trimmed(f[2]).is_empty() => (None, None),
         None => return Err(format!("KMS host {:?} is not host:port", f[2])),
     };
     Ok(ClientRequest {

@@ -15,8 +15,11 @@ impl Hresult {
     /// Parses the forms found in events and typed by admins: `0x0`, `0x00000000`, `0xC004F074`,
     /// `hr=0x800704CF` (8198/8200), `C004F074`, and the signed decimal form (`-1073418124`).
     pub fn parse(text: &str) -> Option<Hresult> {
-        let t = text.trim();
-        let t = t.strip_prefix("hr=").unwrap_or(t).trim();
+        let t = super::values::trimmed(text);
+        let t = match t.strip_prefix("hr=") {
+            Some(rest) => rest.trim(),
+            None => t,
+        };
         if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
             if hex.is_empty() || hex.len() > 8 {
                 return None;

@@ -59,6 +59,19 @@ impl LicenseStatus {
     }
 }
 
+/// `str::trim`, with a fast way out for text that starts and ends with a printable ASCII
+/// character (nothing to trim): the fields of every kept record are trimmed several times over.
+#[inline]
+pub fn trimmed(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7F).contains(b));
+    let b = s.as_bytes();
+    if b.is_empty() || printable(b.first()) && printable(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// A client machine id or activation id: a GUID as the 16 bytes of its text, in text order (so it
 /// sorts as its text does). 16 bytes inline, byte-aligned: every kept event carries one or two.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,7 +89,7 @@ impl Guid {
 
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, with or without braces, any case.
     pub fn parse(text: &str) -> Option<Guid> {
-        let t = text.trim();
+        let t = trimmed(text);
         let t = t
             .strip_prefix('{')
             .and_then(|s| s.strip_suffix('}'))
@@ -85,7 +98,12 @@ impl Guid {
         if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
             return None;
         }
-        let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
         let mut out = [0u8; 16];
         for (byte, at) in out.iter_mut().zip(Self::AT) {
             *byte = digit(b[at])? << 4 | digit(b[at + 1])?;
@@ -215,7 +233,16 @@ pub fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
 /// is not written; KMS compares times in UTC (KB 974998) and the real 12288s of §12 match their
 /// UTC `TimeCreated`, so the value is read as UTC.
 pub fn parse_client_time(text: &str) -> Option<Timestamp> {
-    let t = text.trim();
+    let t = trimmed(text);
+    if let Some([y, m, d, h, min, s]) = iso_like_clock(t.as_bytes()) {
+        let dt = DateTime::new(y as i16, m as i8, d as i8, h as i8, min as i8, s as i8, 0).ok()?;
+        return jiff::tz::Offset::UTC.to_timestamp(dt).ok();
+    }
+    any_client_time(t)
+}
+
+/// Every shape `parse_client_time` takes (the text trimmed).
+fn any_client_time(t: &str) -> Option<Timestamp> {
     let (date, rest) = t.split_once(' ')?;
     let num = |p: &str| p.parse::<i32>().ok();
     let mut parts = date.split('/');
@@ -265,6 +292,50 @@ pub fn parse_client_time(text: &str) -> Option<Timestamp> {
     jiff::tz::Offset::UTC.to_timestamp(dt).ok()
 }
 
+/// The parts of `yyyy/M/d H:mm` or `yyyy/M/d H:mm:ss`, the shape Windows writes (§4.5), read
+/// without splitting and parsing each part: the general path of `parse_client_time` gives the
+/// same values for this shape.
+fn iso_like_clock(b: &[u8]) -> Option<[u16; 6]> {
+    let number = |digits: &[u8]| {
+        digits
+            .iter()
+            .fold(0u16, |n, c| n * 10 + u16::from(c - b'0'))
+    };
+    // Year, month, day, hour, minute: the fewest and most digits of each, the byte after it.
+    const PARTS: [(usize, usize, u8); 5] = [
+        (4, 4, b'/'),
+        (1, 2, b'/'),
+        (1, 2, b' '),
+        (1, 2, b':'),
+        (2, 2, b':'),
+    ];
+    let mut out = [0u16; 6];
+    let mut rest = b;
+    for (i, (least, most, end)) in PARTS.into_iter().enumerate() {
+        let n = rest
+            .iter()
+            .take(most)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if n < least {
+            return None;
+        }
+        out[i] = number(&rest[..n]);
+        rest = &rest[n..];
+        match rest.split_first() {
+            Some((c, r)) if *c == end => rest = r,
+            // No seconds.
+            None if i == PARTS.len() - 1 => return Some(out),
+            _ => return None,
+        }
+    }
+    if rest.len() == 2 && rest.iter().all(u8::is_ascii_digit) {
+        out[5] = number(rest);
+        return Some(out);
+    }
+    None
+}
+
 /// Status flags of 12288/12289 field 1 (§4.4), kept as raw bits and shown as hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StatusFlags(pub u32);
@@ -282,7 +353,7 @@ impl StatusFlags {
     pub const NOT_WINDOWS_SLP: u32 = 0x0800_0000;
 
     pub fn parse(text: &str) -> Option<StatusFlags> {
-        let t = text.trim();
+        let t = trimmed(text);
         let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
         u32::from_str_radix(hex, 16).ok().map(StatusFlags)
     }
@@ -341,6 +412,70 @@ mod tests {
         assert_eq!(parse_client_time("2010/1/2 17:52:00:01"), None);
         assert_eq!(parse_client_time("2010/1/2 5:52 XM"), None);
         assert_eq!(parse_client_time(""), None);
+    }
+
+    /// The shape read without splitting gives what the general path gives, and every other text
+    /// still reaches the general path.
+    #[test]
+    fn client_times_read_fast_as_the_general_path_reads_them() {
+        let texts = [
+            "2026/10/1 6:00",
+            "2026/10/01 06:00",
+            "2026/1/9 23:59:59",
+            "2026/2/30 6:00",
+            "2026/10/1 24:00",
+            "2026/10/1 6:0",
+            "2026/10/1 6:00:5",
+            "2026/10/1 123:00",
+            "20261/10/1 6:00",
+            "2026/100/1 6:00",
+            "2026/10/1  6:00",
+            "2026/10/1 6:00 PM",
+            "2026/10/1 6:00:00:00",
+            "2026/10/1 6:00:",
+            "2026/10/1 6:",
+            "2026/10/1",
+            "2026/10/1 6:00x",
+            "10/1/2026 6:00",
+            " 2026/10/1 6:00\r\n",
+            "2026/10/1\t6:00",
+        ];
+        for t in texts {
+            assert_eq!(parse_client_time(t), any_client_time(t.trim()), "{t:?}");
+        }
+        assert_eq!(
+            iso_like_clock(b"2026/10/1 6:00"),
+            Some([2026, 10, 1, 6, 0, 0])
+        );
+        assert_eq!(
+            iso_like_clock(b"2026/1/9 23:59:58"),
+            Some([2026, 1, 9, 23, 59, 58])
+        );
+        assert_eq!(iso_like_clock(b"10/1/2026 6:00"), None);
+        assert_eq!(iso_like_clock(b"2026/10/1 6:00 PM"), None);
+    }
+
+    #[test]
+    fn trimmed_is_str_trim() {
+        for t in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\r\n",
+            "0x0",
+            "\u{a0}x",
+            "x\u{a0}",
+            "\u{85}",
+            "é",
+            "a b",
+            "\u{3000}x\u{3000}",
+            "~",
+            "!",
+        ] {
+            assert_eq!(trimmed(t), t.trim(), "{t:?}");
+        }
     }
 
     /// The stack texts show values exactly as `Display` and jiff do.
