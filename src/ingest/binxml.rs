@@ -815,6 +815,7 @@ mod tests {
             text.encode_utf16().flat_map(u16::to_le_bytes).collect()
         };
         let long = "x".repeat(15);
+        let block = "y".repeat(16);
         let longer = "\u{100}".repeat(40);
         for items in [
             vec![""],
@@ -822,6 +823,7 @@ mod tests {
             vec!["", ""],
             vec!["0x0", "25", "PC1.contoso.com", ""],
             vec![long.as_str(), "b", long.as_str()],
+            vec![block.as_str(), block.as_str(), ""],
             vec![longer.as_str(), "", longer.as_str(), "c"],
         ] {
             let bytes = utf16(&items);
