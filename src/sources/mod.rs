@@ -20,6 +20,17 @@ pub struct Source {
     pub size: Option<u64>,
 }
 
+impl Source {
+    /// A file on disk, labelled by its path.
+    fn file(path: PathBuf, size: u64) -> Source {
+        Source {
+            label: path.display().to_string().into(),
+            origin: Origin::File(path),
+            size: Some(size),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub enum Origin {
     File(PathBuf),
@@ -83,11 +94,7 @@ fn walk(path: &Path, out: &mut Vec<Source>, diags: &mut Vec<Diagnostic>) {
     if meta.is_dir() {
         walk_folder(path, &label, out, diags);
     } else if meta.is_file() {
-        out.push(Source {
-            label: label.into(),
-            origin: Origin::File(path.to_path_buf()),
-            size: Some(meta.len()),
-        });
+        out.push(Source::file(path.to_path_buf(), meta.len()));
     } else {
         diags.push(Diagnostic::new(
             Severity::Note,
@@ -145,11 +152,7 @@ fn visit(entry: &std::fs::DirEntry, out: &mut Vec<Source>, diags: &mut Vec<Diagn
     match entry.file_type() {
         Ok(t) if t.is_dir() => walk_folder(&path, &path.display().to_string(), out, diags),
         Ok(t) if t.is_file() => match entry.metadata() {
-            Ok(m) => out.push(Source {
-                label: path.display().to_string().into(),
-                size: Some(m.len()),
-                origin: Origin::File(path),
-            }),
+            Ok(m) => out.push(Source::file(path, m.len())),
             Err(_) => walk(&path, out, diags),
         },
         _ => walk(&path, out, diags),
