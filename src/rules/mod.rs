@@ -556,6 +556,23 @@ pub fn check(path: &Path) -> Result<Vec<Result<Rule, RuleError>>, String> {
 mod tests {
     use super::*;
 
+    /// KMS-DUP-CMID names its duplicated CMIDs four times: polars' common-subplan elimination
+    /// (the `cse` feature, off unless asked for) computes them once. Planned, not timed.
+    #[test]
+    fn a_subplan_a_rule_names_twice_is_computed_once() {
+        let empty = Tables::empty().unwrap();
+        let (file, text) = builtin::BUILTIN
+            .iter()
+            .find(|(n, _)| n.ends_with("kms-dup-cmid.toml"))
+            .unwrap();
+        let rule = parse(file, text, &empty).unwrap();
+        let plan = crate::sql::context(&empty)
+            .execute(&rule.query)
+            .and_then(|lf| lf.describe_optimized_plan())
+            .unwrap();
+        assert!(plan.contains("CACHE"), "{plan}");
+    }
+
     /// The files are checked side by side, but each result stays with its file: the built-ins,
     /// a rule naming a column no table has and a file that could not be read, in that order.
     #[test]
