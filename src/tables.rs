@@ -12,7 +12,7 @@ use crate::ingest::report::{ProbeRecord, SlmgrRecord, SourceReport, Status};
 use crate::kms::catalog::{self, Known};
 use crate::kms::probes::{Probe, SrvLookup, TimeStatus, ZoneInfo};
 use crate::kms::thresholds::Params;
-use crate::kms::values::{Guid, domain_id, machine_domain, machine_id};
+use crate::kms::values::{AsciiText, Guid, domain_id, machine_domain, machine_id};
 use crate::kms::{KmsBody, KmsEvent};
 use jiff::Timestamp;
 use polars::prelude::*;
@@ -60,6 +60,9 @@ pub enum Get<R> {
     Str(for<'a> fn(&'a R) -> Option<Cow<'a, str>>),
     /// A text column of GUIDs: written from their 16 bytes, no string per row.
     Guid(fn(&R) -> Option<Guid>),
+    /// A text column of codes (HRESULTs, status flags): written from their stack text, no
+    /// string per row.
+    Code(fn(&R) -> Option<AsciiText<10>>),
     Int(fn(&R) -> Option<i64>),
     Float(fn(&R) -> Option<f64>),
     Bool(fn(&R) -> Option<bool>),
@@ -74,7 +77,7 @@ pub struct Col<R> {
 impl<R> Col<R> {
     pub fn kind(&self) -> Kind {
         match self.get {
-            Get::Str(_) | Get::Guid(_) => Kind::Str,
+            Get::Str(_) | Get::Guid(_) | Get::Code(_) => Kind::Str,
             Get::Int(_) => Kind::Int,
             Get::Float(_) => Kind::Float,
             Get::Bool(_) => Kind::Bool,
@@ -92,6 +95,12 @@ impl<R> Col<R> {
         Col {
             name,
             get: Get::Guid(f),
+        }
+    }
+    pub const fn code(name: &'static str, f: fn(&R) -> Option<AsciiText<10>>) -> Self {
+        Col {
+            name,
+            get: Get::Code(f),
         }
     }
     pub const fn int(name: &'static str, f: fn(&R) -> Option<i64>) -> Self {
@@ -233,6 +242,7 @@ impl<R: 'static> Table<R> {
 enum Builder<R> {
     Text(for<'a> fn(&'a R) -> Option<Cow<'a, str>>, TextColumn),
     Guid(fn(&R) -> Option<Guid>, TextColumn),
+    Code(fn(&R) -> Option<AsciiText<10>>, TextColumn),
     // Arrow arrays filled in place: 8 bytes and a validity bit a cell, the frame's own memory.
     Int(fn(&R) -> Option<i64>, MutablePrimitiveArray<i64>),
     Float(fn(&R) -> Option<f64>, MutablePrimitiveArray<f64>),
@@ -246,6 +256,7 @@ impl<R> Builder<R> {
         match *get {
             Get::Str(f) => Builder::Text(f, TextColumn::with_capacity(rows)),
             Get::Guid(f) => Builder::Guid(f, TextColumn::with_capacity(rows)),
+            Get::Code(f) => Builder::Code(f, TextColumn::with_capacity(rows)),
             Get::Int(f) => Builder::Int(f, MutablePrimitiveArray::with_capacity(rows)),
             Get::Float(f) => Builder::Float(f, MutablePrimitiveArray::with_capacity(rows)),
             Get::Bool(f) => Builder::Bool(f, MutableBooleanArray::with_capacity(rows)),
@@ -257,6 +268,7 @@ impl<R> Builder<R> {
         match self {
             Builder::Text(f, t) => t.push(f(r).as_deref()),
             Builder::Guid(f, t) => t.push(f(r).map(|g| g.text()).as_deref()),
+            Builder::Code(f, t) => t.push(f(r).as_deref()),
             Builder::Int(f, v) => v.push(f(r)),
             Builder::Float(f, v) => v.push(f(r)),
             Builder::Bool(f, v) => v.push(f(r)),
@@ -266,7 +278,9 @@ impl<R> Builder<R> {
 
     fn finish(self, name: PlSmallStr) -> Column {
         match self {
-            Builder::Text(_, t) | Builder::Guid(_, t) => t.finish(name).into_column(),
+            Builder::Text(_, t) | Builder::Guid(_, t) | Builder::Code(_, t) => {
+                t.finish(name).into_column()
+            }
             Builder::Int(_, v) => {
                 Int64Chunked::with_chunk(name, PrimitiveArray::from(v)).into_column()
             }
@@ -343,9 +357,14 @@ fn text(v: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Borrowed(v))
 }
 
-/// A text value made for the cell.
-fn made(v: impl ToString) -> Option<Cow<'static, str>> {
-    Some(Cow::Owned(v.to_string()))
+/// A text made for the cell, moved in as it is.
+fn made(v: String) -> Option<Cow<'static, str>> {
+    Some(Cow::Owned(v))
+}
+
+/// The text a value shows.
+fn shown(v: impl std::fmt::Display) -> Option<Cow<'static, str>> {
+    made(v.to_string())
 }
 
 fn all<R>(_: &R) -> bool {
@@ -385,9 +404,9 @@ pub static CLIENT_REQUESTS: Table<KmsEvent> = Table {
     keep: |e| matches!(e.body, KmsBody::ClientRequest(_)),
     lead: CLIENT_LEAD,
     own: &[
-        Col::str("hresult", |e| made(body!(e, ClientRequest).hresult)),
-        Col::str("status_flags", |e| {
-            made(body!(e, ClientRequest).status_flags)
+        Col::code("hresult", |e| Some(body!(e, ClientRequest).hresult.text())),
+        Col::code("status_flags", |e| {
+            Some(body!(e, ClientRequest).status_flags.text())
         }),
         Col::str("kms_host", |e| {
             Some(machine_id(body!(e, ClientRequest).kms_host.as_deref()?).into())
@@ -418,9 +437,9 @@ pub static CLIENT_RESPONSES: Table<KmsEvent> = Table {
     keep: |e| matches!(e.body, KmsBody::ClientResponse(_)),
     lead: CLIENT_LEAD,
     own: &[
-        Col::str("hresult", |e| made(body!(e, ClientResponse).hresult)),
-        Col::str("status_flags", |e| {
-            made(body!(e, ClientResponse).status_flags)
+        Col::code("hresult", |e| Some(body!(e, ClientResponse).hresult.text())),
+        Col::code("status_flags", |e| {
+            Some(body!(e, ClientResponse).status_flags.text())
         }),
         Col::bool("activated", |e| Some(body!(e, ClientResponse).activated)),
         Col::int("current_count", |e| {
@@ -442,7 +461,7 @@ pub static HOST_REQUESTS: Table<KmsEvent> = Table {
     keep: |e| matches!(e.body, KmsBody::HostRequest(_)),
     lead: HOST_LEAD,
     own: &[
-        Col::str("hresult", |e| made(body!(e, HostRequest).hresult)),
+        Col::code("hresult", |e| Some(body!(e, HostRequest).hresult.text())),
         Col::int("min_count", |e| {
             Some(body!(e, HostRequest).min_count.into())
         }),
@@ -476,7 +495,7 @@ pub static HOST_DNS: Table<KmsEvent> = Table {
     own: &[
         Col::int("event_id", |e| Some(e.event_id.into())),
         Col::str("hresult", |e| match &e.body {
-            KmsBody::DnsPublishFailed(d) => made(d.hresult),
+            KmsBody::DnsPublishFailed(d) => shown(d.hresult),
             _ => None,
         }),
         Col::str("domain", |e| match &e.body {
@@ -494,7 +513,7 @@ pub static SPP_ERRORS: Table<KmsEvent> = Table {
     lead: CLIENT_LEAD,
     own: &[
         Col::int("event_id", |e| Some(e.event_id.into())),
-        Col::str("hresult", |e| made(body!(e, SppError).hresult?)),
+        Col::code("hresult", |e| Some(body!(e, SppError).hresult?.text())),
         Col::str("detail", |e| text(body!(e, SppError).detail.as_deref()?)),
         Col::str("domain", |e| Some(machine_domain(e.computer())?.into())),
     ],
@@ -509,7 +528,9 @@ pub static OTHER_ACTIVATIONS: Table<KmsEvent> = Table {
     own: &[
         Col::str("via", |e| text(body!(e, OtherActivation).channel.name())),
         Col::guid("act_id", |e| body!(e, OtherActivation).act_id),
-        Col::str("hresult", |e| made(body!(e, OtherActivation).hresult)),
+        Col::code("hresult", |e| {
+            Some(body!(e, OtherActivation).hresult.text())
+        }),
         Col::bool("succeeded", |e| Some(body!(e, OtherActivation).succeeded())),
         Col::str("detail", |e| text(&body!(e, OtherActivation).detail)),
     ],
@@ -531,11 +552,11 @@ pub static KMS_LOG_EVENTS: Table<KmsEvent> = Table {
             Some(matches!(&e.body, KmsBody::OtherKmsLog(o) if o.has_binary))
         }),
         Col::str("problem", |e| match &e.body {
-            KmsBody::Malformed(m) => made(format_args!(
+            KmsBody::Malformed(m) => shown(format_args!(
                 "event {} with a malformed payload: {}",
                 e.event_id, m.reason
             )),
-            _ => made(format_args!("event {} from {}", e.event_id, e.provider())),
+            _ => shown(format_args!("event {} from {}", e.event_id, e.provider())),
         }),
     ],
 };
@@ -556,10 +577,10 @@ pub static SOURCES: Table<SourceReport> = Table {
         Col::time("last_time", |r| r.tally.last_time),
         Col::int("damaged", |r| Some(r.tally.lost.total() as i64)),
         Col::str("note", |r| match &r.status {
-            Status::Read if r.is_damaged() => made(format_args!("read in part: {}", r.tally.lost)),
+            Status::Read if r.is_damaged() => shown(format_args!("read in part: {}", r.tally.lost)),
             Status::Read => text(""),
-            Status::Skipped(why) => made(format_args!("skipped: {why}")),
-            Status::Unreadable(why) => made(format_args!("unreadable: {why}")),
+            Status::Skipped(why) => shown(format_args!("skipped: {why}")),
+            Status::Unreadable(why) => shown(format_args!("unreadable: {why}")),
         }),
     ],
 };

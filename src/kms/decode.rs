@@ -240,9 +240,9 @@ fn flags(text: &str) -> Result<StatusFlags, String> {
     StatusFlags::parse(text).ok_or_else(|| format!("status {:?} is not hex flags", text.trim()))
 }
 
-fn nonempty(text: Option<&str>, what: &str) -> Result<String, String> {
+fn nonempty<T: for<'a> From<&'a str>>(text: Option<&str>, what: &str) -> Result<T, String> {
     match text.map(str::trim) {
-        Some(t) if !t.is_empty() => Ok(t.to_string()),
+        Some(t) if !t.is_empty() => Ok(T::from(t)),
         _ => Err(format!("{what} is missing")),
     }
 }
