@@ -494,9 +494,8 @@ pub static HOST_DNS: Table<KmsEvent> = Table {
     lead: HOST_LEAD,
     own: &[
         Col::int("event_id", |e| Some(e.event_id.into())),
-        Col::str("hresult", |e| match &e.body {
-            KmsBody::DnsPublishFailed(d) => shown(d.hresult),
-            _ => None,
+        Col::code("hresult", |e| {
+            Some(body!(e, DnsPublishFailed).hresult.text())
         }),
         Col::str("domain", |e| match &e.body {
             KmsBody::DnsPublishFailed(d) => made(domain_id(&d.domain)),

@@ -241,7 +241,7 @@ fn flags(text: &str) -> Result<StatusFlags, String> {
 }
 
 fn nonempty<T: for<'a> From<&'a str>>(text: Option<&str>, what: &str) -> Result<T, String> {
-    match text.map(str::trim) {
+    match text.map(trimmed) {
         Some(t) if !t.is_empty() => Ok(T::from(t)),
         _ => Err(format!("{what} is missing")),
     }
