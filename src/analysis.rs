@@ -3,7 +3,7 @@
 use crate::correlate::{self, Attempt};
 use crate::diagnose::{self, Diagnosis};
 use crate::ingest::report::spanning;
-use crate::ingest::{self, IngestOptions, Ingested};
+use crate::ingest::{self, Bundle, IngestOptions, Ingested};
 use crate::kms::slmgr::Role;
 use crate::kms::thresholds::Params;
 use crate::kms::values::machine_id;
@@ -26,9 +26,9 @@ pub struct Request<'a> {
 }
 
 pub struct Analysis {
-    /// The bundle read; its `events` and `slmgr` products are let go once the tables hold them
-    /// (see `overview`).
-    pub bundle: Ingested,
+    /// The bundle read, without its events and slmgr products: the tables held them (what the
+    /// reports need of them is in `overview`).
+    pub bundle: Bundle,
     pub overview: Overview,
     pub attempts: Vec<Attempt>,
     pub findings: Vec<Finding>,
@@ -42,9 +42,14 @@ pub struct Analysis {
 }
 
 pub fn run(req: Request, progress: &ProgressBar) -> Result<Analysis, String> {
-    trace_memory("start");
-    let bundle = ingest::ingest(req.paths, &analysed(req.ingest), progress);
+    let bundle = read(req.paths, req.ingest, progress);
     run_on(bundle, req.rules, req.params, req.expected_hosts)
+}
+
+/// Reads a bundle for the analysis: it keeps only the events its tables hold.
+pub fn read(paths: &[PathBuf], ingest: IngestOptions, progress: &ProgressBar) -> Ingested {
+    trace_memory("start");
+    ingest::ingest(paths, &analysed(ingest), progress)
 }
 
 /// The analysis of a bundle already read (see `ingest::ingest_bytes`).
@@ -63,7 +68,7 @@ pub fn run_on(
         || tables::build(&bundle, &events, &params, &expected_hosts),
     );
     drop(events);
-    bundle.slmgr = Vec::new();
+    let bundle = bundle.into_bundle();
     let mut tables = tables.map_err(|e| format!("building tables: {e}"))?;
     trace_memory("tables");
     correlate::run(&mut tables)?;
@@ -92,21 +97,18 @@ pub fn run_on(
     })
 }
 
-/// The tables read from a bundle, without the derived ones and the rules (`kmslens export`): an
-/// engine computes `attempts` from them with the same SQL stage. The bundle comes back without
-/// its events, which the tables hold.
+/// The tables of a bundle read with `read`, without the derived ones and the rules (`kmslens
+/// export`): an engine computes `attempts` from them with the same SQL stage. The bundle comes
+/// back without its events and slmgr products, which the tables hold.
 pub fn tables_of(
-    paths: &[PathBuf],
-    ingest: &IngestOptions,
+    mut bundle: Ingested,
     params: &Params,
     expected_hosts: &[String],
-    progress: &ProgressBar,
-) -> Result<(Ingested, tables::Tables), String> {
-    let mut bundle = ingest::ingest(paths, &analysed(ingest.clone()), progress);
+) -> Result<(Bundle, tables::Tables), String> {
     let events = std::mem::take(&mut bundle.events);
     let tables = tables::build(&bundle, &events, params, expected_hosts)
         .map_err(|e| format!("building tables: {e}"))?;
-    Ok((bundle, tables))
+    Ok((bundle.into_bundle(), tables))
 }
 
 /// The options of a read for the analysis: it keeps the events its tables hold.

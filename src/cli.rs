@@ -398,8 +398,8 @@ fn events(args: EventsArgs) -> ExitCode {
     if !args.quiet {
         messages::eprint_line(summary::render(&bundle.sources, args.verbose).trim_end());
     }
-    if !bundle.any_log_read() {
-        return fatal(NOTHING_READ);
+    if let Some(stop) = stop_when_nothing_read(&bundle, !args.quiet) {
+        return stop;
     }
     let written = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
@@ -436,22 +436,16 @@ fn export(args: ExportArgs) -> ExitCode {
         Err(e) => return fatal(e),
     };
     let pb = progress_bar(args.quiet);
-    let built = analysis::tables_of(
-        &args.paths,
-        &args.read.options(),
-        &params,
-        &args.expected_hosts,
-        &pb,
-    );
+    let bundle = analysis::read(&args.paths, args.read.options(), &pb);
     pb.finish_and_clear();
-    let (bundle, tables) = match built {
-        Ok(b) => b,
+    print_source_diagnostics(&bundle);
+    if let Some(stop) = stop_when_nothing_read(&bundle, false) {
+        return stop;
+    }
+    let tables = match analysis::tables_of(bundle, &params, &args.expected_hosts) {
+        Ok((_, tables)) => tables,
         Err(e) => return fatal(e),
     };
-    print_source_diagnostics(&bundle);
-    if !bundle.any_log_read() {
-        return fatal(NOTHING_READ);
-    }
     let inputs = args.paths.iter().map(|p| p.display().to_string()).collect();
     match crate::export::write(&tables, &args.out, args.format, inputs) {
         Ok(manifest) => {
@@ -511,8 +505,15 @@ fn stream_out(
     }
 }
 
-/// Why a run that read no event log stops (exit code 2).
-const NOTHING_READ: &str = "no event log could be read from the given paths (see above)";
+/// Stops a run that read no event log (exit code 2), saying why; the sources are listed first
+/// unless they already were.
+fn stop_when_nothing_read(bundle: &ingest::Ingested, listed: bool) -> Option<ExitCode> {
+    let why = bundle.nothing_read()?;
+    if !listed && !bundle.sources.is_empty() {
+        messages::eprint_line(summary::render(&bundle.sources, false).trim_end());
+    }
+    Some(fatal(why))
+}
 
 /// The problems met while reading each source, one line each, on stderr.
 fn print_source_diagnostics(bundle: &ingest::Ingested) {
@@ -538,26 +539,19 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     for e in &rule_errors {
         messages::error(format_args!("{e} (rule skipped; the others still run)"));
     }
-    let opts = args.read.options();
     let pb = progress_bar(args.quiet);
-    let req = analysis::Request {
-        paths: &args.paths,
-        ingest: opts,
-        rules: &rules,
-        params,
-        expected_hosts: args.expected_hosts.clone(),
-    };
-    let result = analysis::run(req, &pb);
+    let bundle = analysis::read(&args.paths, args.read.options(), &pb);
     pb.finish_and_clear();
-    let mut a = match result {
+    print_source_diagnostics(&bundle);
+    // Nothing to analyse: said before the tables and the rules are made for no row.
+    if let Some(stop) = stop_when_nothing_read(&bundle, false) {
+        return stop;
+    }
+    let mut a = match analysis::run_on(bundle, &rules, params, args.expected_hosts.clone()) {
         Ok(a) => a,
         Err(e) => return fatal(e),
     };
     a.rule_errors.splice(0..0, rule_errors);
-    print_source_diagnostics(&a.bundle);
-    if !a.bundle.any_log_read() {
-        return fatal(NOTHING_READ);
-    }
     let now = jiff::Timestamp::now();
     let out = args.output.as_ref();
     let written = match args.format {

@@ -70,12 +70,63 @@ pub struct Ingested {
     pub zone: jiff::tz::TimeZone,
 }
 
+/// A bundle as the reports see it once the tables hold its events and slmgr products (a
+/// product a client, an event a request: let go, not carried to the end of the run).
+#[derive(Debug)]
+pub struct Bundle {
+    /// One per file, archive and archive entry, in bundle order.
+    pub sources: Vec<SourceReport>,
+    /// nslookup, w32tm and time zone outputs saved beside the logs.
+    pub probes: Vec<report::ProbeRecord>,
+    /// The zone local times were read in, and reports show times in.
+    pub zone: jiff::tz::TimeZone,
+}
+
 impl Ingested {
     /// True when at least one event log could be read.
     pub fn any_log_read(&self) -> bool {
         self.sources
             .iter()
             .any(|s| s.status == Status::Read && s.kind.is_analysed())
+    }
+
+    /// Why nothing can be analysed, for the admin: `None` when an event log or slmgr output
+    /// was read.
+    pub fn nothing_read(&self) -> Option<String> {
+        if self.any_log_read() {
+            return None;
+        }
+        if self.sources.is_empty() {
+            return Some("no event log could be read: the given paths hold no file".to_string());
+        }
+        let count = |f: fn(&SourceReport) -> bool| self.sources.iter().filter(|s| f(s)).count();
+        let parts = [
+            (count(|s| matches!(s.status, Status::Skipped(_))), "skipped"),
+            (
+                count(|s| matches!(s.status, Status::Unreadable(_))),
+                "unreadable",
+            ),
+            (count(|s| s.status == Status::Read), "holding no event log"),
+        ];
+        let parts: Vec<String> = (parts.iter().filter(|(n, _)| *n > 0))
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        Some(format!(
+            "no event log could be read from the given paths ({} source{}: {}, listed above); \
+             kmslens reads .evtx logs, their XML exports, text renderings and slmgr /dlv outputs",
+            self.sources.len(),
+            if self.sources.len() == 1 { "" } else { "s" },
+            parts.join(", ")
+        ))
+    }
+
+    /// The bundle the reports read; its events and slmgr products are let go.
+    pub fn into_bundle(self) -> Bundle {
+        Bundle {
+            sources: self.sources,
+            probes: self.probes,
+            zone: self.zone,
+        }
     }
 }
 

@@ -134,6 +134,55 @@ fn exit_2_when_nothing_could_be_read() {
 }
 
 #[test]
+fn a_bundle_with_no_log_stops_before_the_analysis_and_says_why() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = kmslens().args(args).assert().code(2).get_output().clone();
+        assert!(out.stdout.is_empty(), "no report: {out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let stderr = run(&["analyze".as_ref(), empty.path().as_os_str()]);
+    assert!(
+        stderr.contains("no event log could be read: the given paths hold no file"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("readme.txt"), "not a log").unwrap();
+    let out_dir = dir.path().join("tables");
+    for args in [
+        vec!["analyze".as_ref(), dir.path().as_os_str()],
+        vec![
+            "events".as_ref(),
+            "--quiet".as_ref(),
+            dir.path().as_os_str(),
+        ],
+        vec![
+            "export".as_ref(),
+            "--out".as_ref(),
+            out_dir.as_os_str(),
+            dir.path().as_os_str(),
+        ],
+    ] {
+        let stderr = run(&args);
+        // The file and why it was not read are listed, then the reason the run stops.
+        assert!(
+            stderr.contains(
+                "readme.txt | skipped: text that is neither an event export nor slmgr output"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "no event log could be read from the given paths (1 source: 1 skipped, listed above)"
+            ),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!out_dir.exists(), "export wrote nothing");
+}
+
+#[test]
 fn exit_0_with_damaged_and_unknown_files_beside_a_good_log() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(

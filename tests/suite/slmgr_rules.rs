@@ -38,8 +38,6 @@ fn a_healthy_host_output_raises_nothing() {
     );
     let outputs = a.bundle.sources.iter().filter(|s| s.kind.name() == "slmgr");
     assert_eq!(outputs.count(), 31, "one output per machine");
-    // Let go once the tables hold them (a product per client, held to the end of the run).
-    assert!(a.bundle.slmgr.is_empty());
 }
 
 #[test]
