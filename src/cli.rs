@@ -551,6 +551,12 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fatal(e),
     };
+    // Said on stderr whatever the format, as the rules that failed at load were.
+    for e in &a.rule_errors {
+        messages::error(format_args!(
+            "{e} (its findings are missing; the other rules ran)"
+        ));
+    }
     a.rule_errors.splice(0..0, rule_errors);
     let now = jiff::Timestamp::now();
     let out = args.output.as_ref();

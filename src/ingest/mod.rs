@@ -340,19 +340,6 @@ fn computers_by_container(
     beside
 }
 
-/// The tests' stuck reader: a source whose name ends with `KMSLENS_TEST_STALL` never finishes,
-/// as a parser caught in an endless loop would not (see the watchdog).
-fn stall_for_tests(label: &str) {
-    if let Some(name) = std::env::var_os("KMSLENS_TEST_STALL")
-        && !name.is_empty()
-        && label.ends_with(&*name.to_string_lossy())
-    {
-        loop {
-            std::thread::park();
-        }
-    }
-}
-
 /// Reads one source. A panic in a parser (a bug, met on hostile input) costs this source only.
 fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Vec<SourceReport> {
     let run = std::panic::AssertUnwindSafe(|| read_source_inner(src, opts, progress));
@@ -378,7 +365,8 @@ fn read_source_inner(
     opts: &IngestOptions,
     progress: &ProgressBar,
 ) -> Vec<SourceReport> {
-    stall_for_tests(&src.label);
+    crate::messages::stall_for_tests(&src.label);
+    crate::messages::panic_for_tests("read", &src.label);
     match &src.origin {
         Origin::File(path) => {
             let file = match std::fs::File::open(path) {

@@ -44,6 +44,27 @@ pub struct Outcome {
     pub errors: Vec<super::RuleError>,
 }
 
+/// One rule's rows. A panic in polars (a bug, met on a strange query or strange data) costs this
+/// rule only, as it does when the rule is checked at load.
+fn run_one(rule: &Rule, tables: &Tables) -> Result<polars::prelude::DataFrame, String> {
+    let run = std::panic::AssertUnwindSafe(|| {
+        crate::messages::panic_for_tests("run", &rule.id);
+        context(tables).execute(&rule.query)?.collect()
+    });
+    match crate::messages::with_caught_panics(run) {
+        Ok(rows) => rows.map_err(|e| {
+            format!(
+                "query failed: {}",
+                crate::messages::one_line(&e.to_string())
+            )
+        }),
+        Err(panic) => Err(format!(
+            "internal error while running the query ({}); please report it",
+            crate::messages::panic_text(&*panic)
+        )),
+    }
+}
+
 pub fn run(rules: &[Rule], tables: &Tables) -> Outcome {
     let mut findings = Vec::new();
     let mut not_checked = Vec::new();
@@ -60,15 +81,12 @@ pub fn run(rules: &[Rule], tables: &Tables) -> Outcome {
             });
             continue;
         }
-        let mut ctx = context(tables);
-        match ctx.execute(&rule.query).and_then(|lf| lf.collect()) {
+        match run_one(rule, tables) {
             Ok(df) => findings.extend(from_rows(rule, &df)),
-            Err(e) => errors.push(super::RuleError {
-                file: rule.origin.clone(),
-                error: format!(
-                    "query failed: {}",
-                    crate::messages::one_line(&e.to_string())
-                ),
+            // Named by its id too: the built-ins share one origin.
+            Err(error) => errors.push(super::RuleError {
+                file: format!("{} {}", rule.origin, rule.id),
+                error,
             }),
         }
     }

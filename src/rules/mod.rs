@@ -378,8 +378,10 @@ fn parse_all(
 ) -> Vec<Result<Rule, String>> {
     // A panic in polars (a bug, met on a strange query) costs its file only.
     let parse_one = |(file, text, _): &(String, Result<String, String>, String)| {
-        let run =
-            std::panic::AssertUnwindSafe(|| text.clone().and_then(|t| parse(file, &t, empty)));
+        let run = std::panic::AssertUnwindSafe(|| {
+            crate::messages::panic_for_tests("check", file);
+            text.clone().and_then(|t| parse(file, &t, empty))
+        });
         crate::messages::with_caught_panics(run).unwrap_or_else(|panic| {
             Err(format!(
                 "internal error while checking the query ({})",

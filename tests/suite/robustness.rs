@@ -205,6 +205,75 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
 }
 
 #[test]
+fn a_bug_met_reading_a_source_or_checking_or_running_a_rule_costs_it_alone() {
+    let dup = "KMS-DUP-CMID";
+    for (step, name, said) in [
+        (
+            "read",
+            "PC001/Application.xml",
+            "internal error while reading this file (test panic: read",
+        ),
+        (
+            "check",
+            "kms-dup-cmid.toml",
+            "internal error while checking the query (test panic: check",
+        ),
+        (
+            "run",
+            dup,
+            "internal error while running the query (test panic: run",
+        ),
+    ] {
+        let out = bin()
+            .args(["analyze", "--format", "json", "--fail-on", "never"])
+            .arg(samples())
+            .env("KMSLENS_TEST_PANIC", format!("{step}:{name}"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{step}: the run goes on: {stderr}"
+        );
+        assert!(stderr.contains(said), "{step}: {stderr}");
+        assert!(
+            !stderr.contains("panicked at"),
+            "{step}: no backtrace dump: {stderr}"
+        );
+        let report = json_of(&out);
+        let findings = report["findings"].as_array().unwrap();
+        let rules: std::collections::BTreeSet<&str> = findings
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(
+            rules.contains("KMS-CLOCK-SKEW"),
+            "{step}: the others still ran: {rules:?}"
+        );
+        let diagnostics = report["inputs"]["diagnostics"].to_string();
+        if step == "read" {
+            let sources = report["inputs"]["sources"].as_array().unwrap();
+            let lost = sources
+                .iter()
+                .find(|s| s["source"].as_str().unwrap().ends_with(name));
+            assert_eq!(lost.unwrap()["status"], "unreadable", "{step}");
+            assert!(
+                sources.iter().filter(|s| s["status"] == "read").count() > 90,
+                "{step}"
+            );
+        } else {
+            assert!(!rules.contains(dup), "{step}: {rules:?}");
+            assert!(
+                diagnostics.contains(said)
+                    && diagnostics.contains(if step == "run" { dup } else { name }),
+                "{step}: {diagnostics}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_stuck_source_is_abandoned_and_the_rest_is_analysed() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = samples_plus(dir.path(), "stuck.xml");
