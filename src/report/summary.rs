@@ -22,7 +22,8 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
             Status::Skipped(_) => skipped += 1,
             Status::Unreadable(_) => unreadable += 1,
         }
-        if r.is_damaged() {
+        // Read in part (as the coverage counts it): an unreadable source is counted once.
+        if r.status == Status::Read && r.is_damaged() {
             damaged += 1;
         }
         records += r.tally.records;
@@ -93,4 +94,23 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::report::Loss;
+
+    #[test]
+    fn an_unreadable_source_is_not_counted_damaged_too() {
+        let mut lost = SourceReport::new("gone.evtx".into(), SourceKind::File);
+        lost.fail("cannot read".into());
+        let mut part = SourceReport::new("cut.evtx".into(), SourceKind::Evtx);
+        part.damage(Loss::Truncated, None, "cut short");
+        let line = render(&[lost, part], false);
+        assert!(
+            line.contains("1 sources read (1 evtx), 0 skipped, 1 unreadable, 1 damaged;"),
+            "{line}"
+        );
+    }
 }
