@@ -178,6 +178,48 @@ pub fn with_caught_panics<T>(
     out
 }
 
+/// The heap the program uses and the memory the allocator holds resident for it (freed pages not
+/// yet given back, metadata), in bytes: jemalloc's statistics, where it is the allocator. Unlike
+/// peaks, these do not move with the threads' timing from one run to the next.
+#[cfg(not(windows))]
+fn heap_figures() -> Option<(usize, usize)> {
+    use std::ptr::null_mut;
+    fn read(name: &std::ffi::CStr) -> Option<usize> {
+        let (mut value, mut len) = (0usize, size_of::<usize>());
+        // SAFETY: both statistics are `size_t`, read into one.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                (&raw mut value).cast(),
+                &mut len,
+                null_mut(),
+                0,
+            )
+        };
+        (rc == 0).then_some(value)
+    }
+    // The statistics are a snapshot, taken again when the epoch moves on.
+    let mut epoch = 1u64;
+    // SAFETY: `epoch` is written with a `uint64_t`.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"epoch".as_ptr(),
+            null_mut(),
+            null_mut(),
+            (&raw mut epoch).cast(),
+            size_of::<u64>(),
+        )
+    };
+    let used = read(c"stats.allocated")?;
+    // Zero when jemalloc is linked but another allocator serves the program (the tests).
+    (rc == 0 && used > 0).then_some((used, read(c"stats.resident")?.saturating_sub(used)))
+}
+
+#[cfg(windows)]
+fn heap_figures() -> Option<(usize, usize)> {
+    None
+}
+
 /// A test setting (`KMSLENS_TEST_STALL`, `KMSLENS_TEST_PANIC`), read once: it is looked up for
 /// every source of a bundle.
 fn test_setting(name: &'static str) -> Option<&'static str> {
@@ -298,8 +340,15 @@ pub fn trace_memory(stage: &str) {
     };
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
+    let heap = heap_figures().map_or_else(String::new, |(used, held)| {
+        format!(
+            "; heap {} MiB in use, {} MiB held by the allocator",
+            used >> 20,
+            held >> 20
+        )
+    });
     eprint_line(format_args!(
-        "memory after {stage}: {} MiB resident ({} MiB of it the binary and files), {} MiB peak during it ({:.2} s since the first stage)",
+        "memory after {stage}: {} MiB resident ({} MiB of it the binary and files), {} MiB peak during it ({:.2} s since the first stage){heap}",
         field("VmRSS:"),
         field("RssFile:"),
         field("VmHWM:"),

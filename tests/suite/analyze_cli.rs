@@ -762,6 +762,25 @@ fn trace_memory_prints_each_stage_in_order_and_the_tables_sizes() {
         "{err}"
     );
     assert!(err.contains(" MiB peak during it ("), "{err}");
+    // The allocator's own figures, where it is jemalloc: the heap grows once the tables are made.
+    if cfg!(not(windows)) {
+        let heap = |stage: &str| -> u64 {
+            let line = err
+                .lines()
+                .find(|l| l.starts_with(&format!("memory after {stage}:")))
+                .unwrap();
+            let used = line
+                .split("; heap ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{line}"));
+            assert!(used.contains(" MiB held by the allocator"), "{line}");
+            used.split(' ').next().unwrap().parse().unwrap()
+        };
+        assert!(
+            heap("start") > 0 && heap("correlation") > heap("start"),
+            "{err}"
+        );
+    }
     // After the correlation, every table with its rows: the attempts are the samples' requests.
     let rows = |table: &str| -> usize {
         let line = err
