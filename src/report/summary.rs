@@ -32,7 +32,8 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let _ = writeln!(
         s,
-        "kmslens: {read} sources read ({}), {skipped} skipped, {unreadable} unreadable, {damaged} damaged; {records} records seen, {kept} KMS events kept",
+        "kmslens: {read} source{} read ({}), {skipped} skipped, {unreadable} unreadable, {damaged} damaged; {records} records seen, {kept} KMS events kept",
+        if read == 1 { "" } else { "s" },
         if kinds.is_empty() {
             "none".to_string()
         } else {
@@ -109,7 +110,7 @@ mod tests {
         part.damage(Loss::Truncated, None, "cut short");
         let line = render(&[lost, part], false);
         assert!(
-            line.contains("1 sources read (1 evtx), 0 skipped, 1 unreadable, 1 damaged;"),
+            line.contains("1 source read (1 evtx), 0 skipped, 1 unreadable, 1 damaged;"),
             "{line}"
         );
     }
