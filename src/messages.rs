@@ -220,23 +220,35 @@ fn heap_figures() -> Option<(usize, usize)> {
     None
 }
 
-/// A test setting (`KMSLENS_TEST_STALL`, `KMSLENS_TEST_PANIC`), read once: it is looked up for
-/// every source of a bundle.
-fn test_setting(name: &'static str) -> Option<&'static str> {
-    static STALL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    static PANIC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let cell = match name {
-        "KMSLENS_TEST_STALL" => &STALL,
-        _ => &PANIC,
-    };
-    let read = || std::env::var(name).ok().filter(|v| !v.is_empty());
-    cell.get_or_init(read).as_deref()
+/// The tests' settings, read once: they are looked up for every source of a bundle.
+#[derive(Clone, Copy)]
+enum TestSetting {
+    /// `KMSLENS_TEST_STALL`: the end of the name of a source that never finishes.
+    Stall,
+    /// `KMSLENS_TEST_PANIC`: `STEP:NAME`, where a bug is met.
+    Panic,
+}
+
+impl TestSetting {
+    fn value(self) -> Option<&'static str> {
+        static STALL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        static PANIC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let (cell, name) = match self {
+            TestSetting::Stall => (&STALL, "KMSLENS_TEST_STALL"),
+            TestSetting::Panic => (&PANIC, "KMSLENS_TEST_PANIC"),
+        };
+        let read = || std::env::var(name).ok().filter(|v| !v.is_empty());
+        cell.get_or_init(read).as_deref()
+    }
 }
 
 /// The tests' stuck reader: a source whose name ends with `KMSLENS_TEST_STALL` never finishes,
 /// as a parser caught in an endless loop would not (see the watchdog).
 pub fn stall_for_tests(label: &str) {
-    if test_setting("KMSLENS_TEST_STALL").is_some_and(|end| label.ends_with(end)) {
+    if TestSetting::Stall
+        .value()
+        .is_some_and(|end| label.ends_with(end))
+    {
         loop {
             std::thread::park();
         }
@@ -247,8 +259,9 @@ pub fn stall_for_tests(label: &str) {
 /// a rule file, `run` a rule) meets a source or rule whose name ends with NAME, as a bug met on
 /// hostile input would; each step's catch must make it that source's or rule's error alone.
 pub fn panic_for_tests(step: &str, name: &str) {
-    let end =
-        test_setting("KMSLENS_TEST_PANIC").and_then(|v| v.strip_prefix(step)?.strip_prefix(':'));
+    let end = TestSetting::Panic
+        .value()
+        .and_then(|v| v.strip_prefix(step)?.strip_prefix(':'));
     if end.is_some_and(|end| !end.is_empty() && name.ends_with(end)) {
         panic!("test panic: {step} {name}");
     }
