@@ -25,9 +25,12 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let mut data = input.data;
+    let mut data = kmslens::kms::Data::default();
     if !input.info.is_empty() {
-        data.insert(0, input.info.join(", "));
+        data.push(&input.info.join(", "));
+    }
+    for value in &input.data {
+        data.push(value);
     }
     let raw = RawEvent {
         record_id: input.record_id,
@@ -41,5 +44,5 @@ fuzz_target!(|input: Input| {
         has_binary: false,
     };
     let source: Arc<str> = "fuzzed".into();
-    let _ = kmslens::kms::decode::decode(raw, &source, &mut Default::default());
+    let _ = kmslens::kms::decode::decode(&raw, &source, &mut Default::default());
 });

@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let source: std::sync::Arc<str> = "fuzzed.txt".into();
     let text = kmslens::sources::encoding::decode(data);
     for e in kmslens::ingest::text::parse(&text, &jiff::tz::TimeZone::UTC) {
-        let _ = kmslens::kms::decode::decode(e.raw, &source, &mut Default::default());
+        let _ = kmslens::kms::decode::decode(&e.raw, &source, &mut Default::default());
     }
 });

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let mut n = 0;
     while let Some(item) = reader.next_event() {
         if let Ok(raw) = item {
-            let _ = kmslens::kms::decode::decode(raw, &source, &mut Default::default());
+            let _ = kmslens::kms::decode::decode(&raw, &source, &mut Default::default());
         }
         n += 1;
         assert!(n <= body.len() + 1, "more events than bytes: the reader does not advance");
