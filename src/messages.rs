@@ -267,6 +267,20 @@ pub fn panic_for_tests(step: &str, name: &str) {
     }
 }
 
+/// "1 source", "2 sources": a count and its noun.
+pub fn plural<N: fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == N::from(1) { one } else { many })
+}
+
+/// How a bug met in kmslens is reported (the fuzz targets look for it).
+pub const INTERNAL_ERROR: &str = "internal error";
+
+/// "internal error while {doing} ({the panic's text})": a bug caught where it costs one source or
+/// one rule.
+pub fn internal_error(doing: &str, panic: &(dyn std::any::Any + Send)) -> String {
+    format!("{INTERNAL_ERROR} while {doing} ({})", panic_text(panic))
+}
+
 /// The text of a panic payload.
 pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
     payload

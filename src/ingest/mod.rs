@@ -112,10 +112,9 @@ impl Ingested {
             .map(|(n, what)| format!("{n} {what}"))
             .collect();
         Some(format!(
-            "no event log could be read from the given paths ({} source{}: {}, listed above); \
+            "no event log could be read from the given paths ({}: {}, listed above); \
              kmslens reads .evtx logs, their XML exports, text renderings and slmgr /dlv outputs",
-            self.sources.len(),
-            if self.sources.len() == 1 { "" } else { "s" },
+            crate::messages::plural(self.sources.len(), "source", "sources"),
             parts.join(", ")
         ))
     }
@@ -349,16 +348,15 @@ fn read_source(src: &Source, opts: &IngestOptions, progress: &ProgressBar) -> Ve
 
 /// The report of a source whose reader panicked (a bug): the fuzz targets look for this reason.
 fn panicked(label: Arc<str>, panic: &(dyn std::any::Any + Send)) -> SourceReport {
-    let what = crate::messages::panic_text(panic);
     let mut r = SourceReport::new(label, SourceKind::File);
     r.fail(format!(
-        "{INTERNAL_ERROR} while reading this file ({what}); please report it with the file"
+        "{}; please report it with the file",
+        crate::messages::internal_error("reading this file", panic)
     ));
     r
 }
 
-/// How a source that met a bug in kmslens is reported.
-pub const INTERNAL_ERROR: &str = "internal error";
+pub use crate::messages::INTERNAL_ERROR;
 
 fn read_source_inner(
     src: &Source,

@@ -134,8 +134,7 @@ impl Losses {
 /// "2 damaged chunks, 1 unreadable record, cut short".
 impl std::fmt::Display for Losses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        use crate::messages::plural;
         let mut parts = Vec::new();
         if self.chunks > 0 {
             parts.push(plural(self.chunks, "damaged chunk", "damaged chunks"));

@@ -99,9 +99,7 @@ impl Report<'_> {
     }
 }
 
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::messages::plural;
 
 /// What a subject key is called for the reader.
 pub fn subject_label(key: &str) -> &'static str {

@@ -32,8 +32,8 @@ pub fn render(sources: &[SourceReport], all: bool) -> String {
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let _ = writeln!(
         s,
-        "kmslens: {read} source{} read ({}), {skipped} skipped, {unreadable} unreadable, {damaged} damaged; {records} records seen, {kept} KMS events kept",
-        if read == 1 { "" } else { "s" },
+        "kmslens: {} read ({}), {skipped} skipped, {unreadable} unreadable, {damaged} damaged; {records} records seen, {kept} KMS events kept",
+        crate::messages::plural(read, "source", "sources"),
         if kinds.is_empty() {
             "none".to_string()
         } else {

@@ -59,8 +59,8 @@ fn run_one(rule: &Rule, tables: &Tables) -> Result<polars::prelude::DataFrame, S
             )
         }),
         Err(panic) => Err(format!(
-            "internal error while running the query ({}); please report it",
-            crate::messages::panic_text(&*panic)
+            "{}; please report it",
+            crate::messages::internal_error("running the query", &*panic)
         )),
     }
 }

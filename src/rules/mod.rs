@@ -383,9 +383,9 @@ fn parse_all(
             text.clone().and_then(|t| parse(file, &t, empty))
         });
         crate::messages::with_caught_panics(run).unwrap_or_else(|panic| {
-            Err(format!(
-                "internal error while checking the query ({})",
-                crate::messages::panic_text(&*panic)
+            Err(crate::messages::internal_error(
+                "checking the query",
+                &*panic,
             ))
         })
     };
